@@ -1,0 +1,33 @@
+// bellm-bench command line: parses arguments and dispatches to one module per command (src/cli/*.ts).
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { commands } from './cli/commands.ts';
+import { UserError } from './errors.ts';
+
+const cli = yargs(hideBin(process.argv))
+  .scriptName('bellm-bench')
+  .option('data-dir', { type: 'string', default: 'data', describe: 'folder holding the SentEval task files (see `bellm-bench data fetch`)', global: true })
+  .option('quiet', { type: 'boolean', default: false, describe: 'no progress bars', global: true })
+  .strict()
+  .demandCommand(1, 'name a command: see --help')
+  .recommendCommands()
+  .help()
+  .fail((msg, err) => {
+    if (err instanceof UserError) {
+      process.stderr.write(`bellm-bench: ${err.message}\n`);
+      process.exit(2);
+    }
+    if (err) throw err;
+    process.stderr.write(`bellm-bench: ${msg}\n(run with --help for usage)\n`);
+    process.exit(2);
+  });
+for (const c of commands) cli.command(c);
+try {
+  await cli.parseAsync();
+} catch (err) {
+  if (err instanceof UserError) {
+    process.stderr.write(`bellm-bench: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}

@@ -1,0 +1,2 @@
+// Library entry point.
+export { UserError } from './errors.ts';
