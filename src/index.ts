@@ -1,2 +1,13 @@
 // Library entry point.
 export { UserError } from './errors.ts';
+export { embed, type EmbedOptions } from './embed.ts';
+export { Embedder } from './model/embedder.ts';
+export { Decoder } from './model/decoder.ts';
+export { CpuBackend } from './backend/cpu/backend.ts';
+export type { Backend, Pooling, PackedBatch } from './backend/ops.ts';
+export { PRESETS, PROMPTS, resolveSettings } from './model/presets.ts';
+export { loadModel } from './model/load.ts';
+export { loadTokenizer } from './model/tokenizer.ts';
+export { openEmbedder } from './experiments/setup.ts';
+export { runSts } from './experiments/sts.ts';
+export { runDegrade } from './experiments/degrade.ts';

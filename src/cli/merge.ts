@@ -1,10 +1,19 @@
 import type { CommandModule } from 'yargs';
-import { UserError } from '../errors.ts';
+import { writeAtomic } from '../experiments/degrade.ts';
+import { mergeDegrade } from '../experiments/merge.ts';
 
-export const mergeCommand: CommandModule = {
-  command: 'merge',
-  describe: '(not implemented yet)',
-  handler: () => {
-    throw new UserError('merge: not implemented yet');
+interface MergeArgs { files: string[]; out: string }
+
+export const mergeCommand: CommandModule<object, MergeArgs> = {
+  command: 'merge <files..>',
+  describe: 'join the shard results of one degrade sweep (--shard i/n) into one results file',
+  builder: (y) => y
+    .positional('files', { type: 'string', array: true, demandOption: true })
+    .option('out', { type: 'string', demandOption: true, describe: 'merged results file' }) as never,
+  handler: (a) => {
+    const merged = mergeDegrade(a.files);
+    writeAtomic(a.out, merged);
+    const missing = merged.layers.filter((k) => !merged.rows.some((r) => r.k === k));
+    process.stdout.write(`merged ${a.files.length} files: ${merged.rows.length} of ${merged.layers.length} k values${missing.length ? ` (missing k=${missing.join(',')})` : ''} -> ${a.out}\n`);
   },
 };

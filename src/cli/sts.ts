@@ -1,10 +1,56 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { UserError } from '../errors.ts';
+import { formatStsTable } from '../eval/table.ts';
+import { writeAtomic } from '../experiments/degrade.ts';
+import { info } from '../experiments/progress.ts';
+import { openEmbedder } from '../experiments/setup.ts';
+import { runSts } from '../experiments/sts.ts';
+import { TASK_ORDER } from '../tasks/registry.ts';
+import { nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 
-export const stsCommand: CommandModule = {
+interface StsArgs extends ModelArgs {
+  tasks: string[];
+  'billm-start-index'?: number;
+  'n-layers'?: number;
+  out?: string;
+  label?: string;
+  'compare-paper': boolean;
+  'sentence-stats': boolean;
+}
+
+export const stsCommand: CommandModule<object, StsArgs> = {
   command: 'sts',
-  describe: '(not implemented yet)',
-  handler: () => {
-    throw new UserError('sts: not implemented yet');
+  describe: 'score a model (+ LoRA) on STS12-16, STS-B and SICK-R (Spearman x100, SentEval `all` / test split)',
+  builder: (y) => withModelOptions(y, 'bellm-sts')
+    .option('tasks', { type: 'string', array: true, default: [...TASK_ORDER], describe: 'tasks to run (names or labels, e.g. STS12 STS-B)' })
+    .option('billm-start-index', { type: 'number', describe: 'layers with index >= k attend bidirectionally (-1 or unset: all causal)' })
+    .option('n-layers', { type: 'number', describe: 'keep only the first n layers, then the final norm' })
+    .option('out', { type: 'string', describe: 'results file (default reports/sts-<label>.json)' })
+    .option('label', { type: 'string', describe: 'configuration name in tables and figures' })
+    .option('compare-paper', { type: 'boolean', default: false, describe: "print BeLLM's published numbers and the deltas beside the table" })
+    .option('sentence-stats', { type: 'boolean', default: true, describe: 'compute pivot-spearman on STS-B test for the box plots' }) as never,
+  handler: async (a) => {
+    const tasks = a.tasks.flatMap((t) => t.split(',')).filter(Boolean);
+    const settings = settingsFrom(a);
+    const { embedder, loadSeconds } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
+    const L = embedder.decoder.numLayers;
+    const results = runSts(embedder, {
+      tasks, dataDir: a['data-dir'], settings,
+      billmStartIndex: startIndexFrom(a['billm-start-index'], L), nLayers: nLayersFrom(a['n-layers'], L),
+      cacheDir: a.cache ? a['cache-dir'] : null,
+      batchTokens: positiveInt('batch-tokens', a['batch-tokens']), batchSize: positiveInt('batch-size', a['batch-size']),
+      label: a.label, sentenceStats: a['sentence-stats'], quiet: a.quiet, loadSeconds,
+    });
+    const out = a.out ?? join('reports', `sts-${results.label.replace(/[^\w.+-]+/g, '_')}.json`);
+    mkdirSync(dirname(out), { recursive: true });
+    writeAtomic(out, results);
+    const scores = Object.fromEntries(results.tasks.map((r) => [r.label, r.main]));
+    process.stdout.write(`${formatStsTable([{ label: results.label, scores }], 'text')}\n`);
+    if (a['compare-paper']) {
+      const { formatPaperComparison } = await import('../report/paper.ts');
+      process.stdout.write(`\n${formatPaperComparison(results.table)}\n`);
+    }
+    info(a.quiet, `${results.timings.sentences} sentences in ${results.timings.embedSeconds.toFixed(1)} s (${results.timings.sentencesPerSecond.toFixed(1)}/s) on ${embedder.backend.name}; results: ${out}`);
   },
 };

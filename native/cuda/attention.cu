@@ -1,0 +1,202 @@
+// attention.cu: bb_attention_varlen over packed sequences (CPU reference: attentionRef and keyEnd in
+// src/backend/cpu/kernels.ts), and bb_attention_plan, the host-side tiling of a packed batch.
+//
+// Layout: q/out [N, nH*D], k/v [N, nKV*D]; sequence s owns rows [starts[s], starts[s+1]); query head h
+// reads kv head h / (nH / nKV) (GQA). Query row i (0-based in its sequence, T rows, `valid` real tokens)
+// sees keys [0, end):  causal end = min(i + 1, valid);  bidirectional end = padKeysVisible ? T : valid.
+//
+// Kernel (version 1, straightforward flash-style): one block per (tile, head), a tile being BQ = 16
+// query rows of one sequence. 4 warps, each owning 4 query rows. Keys stream through shared memory in
+// chunks of BK = 32, one key per lane: each lane computes its key's score (a D-long dot product
+// against the query row held in shared memory), the warp takes the chunk max and sum with shuffles,
+// the running max/sum are corrected (online softmax), and each lane accumulates D/32 output columns
+// from the chunk's V rows. fp32 throughout, expf (not __expf). head_dim <= 256.
+// Not tensor cores: for STS sentences (tens of tokens) attention is ~1% of the model's FLOPs.
+#include "common.cuh"
+
+namespace bb {
+
+constexpr int kBQ = 16;        // query rows per tile (block)
+constexpr int kBK = 32;        // keys per chunk: one per lane
+constexpr int kWarps = 4;
+constexpr int kRows = kBQ / kWarps;   // query rows per warp
+
+inline size_t attention_smem_bytes(int D) {
+  return sizeof(float) * ((size_t)kBQ * D + (size_t)kBK * (D + 1) + (size_t)kBK * D);
+}
+
+// DS: output columns per lane (D <= 32 * DS).
+template <typename T, int DS>
+__global__ void __launch_bounds__(128) attention_kernel(T *out, const T *q, const T *k, const T *v,
+                                                        const int32_t *starts, const int32_t *valid,
+                                                        const int32_t *tiles, int n_heads, int n_kv_heads, int D,
+                                                        int causal, int pad_visible, float scale) {
+  BB_DYNAMIC_SMEM(float, smem);
+  float *Qs = smem;                    // [kBQ][D]
+  float *Ks = Qs + kBQ * D;            // [kBK][D + 1]  (padded: lane j reads row j, no bank conflicts)
+  float *Vs = Ks + kBK * (D + 1);      // [kBK][D]
+
+  const int tile = blockIdx.x, h = blockIdx.y;
+  const int seq = tiles[2 * tile], q0 = tiles[2 * tile + 1];
+  const int start = starts[seq];
+  const int T_len = starts[seq + 1] - start;
+  const int nvalid = valid[seq];
+  const int kvh = h / (n_heads / n_kv_heads);
+  const size_t qW = (size_t)n_heads * D, kW = (size_t)n_kv_heads * D;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int q_end = imin(q0 + kBQ, T_len);              // this tile's rows: [q0, q_end)
+  const int bidir_end = pad_visible ? T_len : nvalid;
+  const int kv_end = causal ? imin(q_end, nvalid) : bidir_end;   // keys any row of the tile needs
+
+  for (int e = tid; e < kBQ * D; e += blockDim.x) {
+    const int r = e / D, c = e - r * D, i = q0 + r;
+    Qs[e] = i < q_end ? ld(q, (size_t)(start + i) * qW + (size_t)h * D + c) : 0.f;
+  }
+
+  float m[kRows], l[kRows], acc[kRows][DS];
+#pragma unroll
+  for (int rr = 0; rr < kRows; rr++) {
+    m[rr] = -INFINITY;
+    l[rr] = 0.f;
+#pragma unroll
+    for (int t = 0; t < DS; t++) acc[rr][t] = 0.f;
+  }
+
+  for (int kc = 0; kc < kv_end; kc += kBK) {
+    __syncthreads();   // the previous chunk is consumed (and, the first time, Qs is written)
+    for (int e = tid; e < kBK * D; e += blockDim.x) {
+      const int j = e / D, c = e - j * D, key = kc + j;
+      float kv = 0.f, vv = 0.f;
+      if (key < kv_end) {
+        const size_t off = (size_t)(start + key) * kW + (size_t)kvh * D + c;
+        kv = ld(k, off);
+        vv = ld(v, off);
+      }
+      Ks[j * (D + 1) + c] = kv;
+      Vs[j * D + c] = vv;
+    }
+    __syncthreads();
+
+#pragma unroll
+    for (int rr = 0; rr < kRows; rr++) {
+      const int r = warp * kRows + rr, i = q0 + r;
+      if (i >= q_end) continue;                                   // warp-uniform
+      const int end = causal ? imin(i + 1, nvalid) : bidir_end;
+      if (kc >= end) continue;                                    // warp-uniform
+      const int key = kc + lane;
+      float s = -INFINITY;
+      if (key < end) {
+        const float *qr = Qs + r * D, *kr = Ks + lane * (D + 1);
+        float d = 0.f;
+        for (int c = 0; c < D; c++) d += qr[c] * kr[c];
+        s = d * scale;
+      }
+      const float m_new = fmaxf(m[rr], warp_max(s));             // finite: key kc < end is in the chunk
+      const float p = key < end ? expf(s - m_new) : 0.f;
+      const float corr = expf(m[rr] - m_new);                     // 0 on the first chunk (m = -inf)
+      l[rr] = l[rr] * corr + warp_sum(p);
+      m[rr] = m_new;
+#pragma unroll
+      for (int t = 0; t < DS; t++) acc[rr][t] *= corr;
+      const int nk = imin(kBK, end - kc);
+      for (int j = 0; j < nk; j++) {
+        const float pj = __shfl_sync(kFullMask, p, j);
+#pragma unroll
+        for (int t = 0; t < DS; t++) {
+          const int c = lane + 32 * t;
+          if (c < D) acc[rr][t] += pj * Vs[j * D + c];
+        }
+      }
+    }
+  }
+
+#pragma unroll
+  for (int rr = 0; rr < kRows; rr++) {
+    const int r = warp * kRows + rr, i = q0 + r;
+    if (i >= q_end) continue;
+    const float inv = l[rr] > 0.f ? 1.0f / l[rr] : 0.f;   // no visible key: 0, as attentionRef
+#pragma unroll
+    for (int t = 0; t < DS; t++) {
+      const int c = lane + 32 * t;
+      if (c < D) st(out, (size_t)(start + i) * qW + (size_t)h * D + c, acc[rr][t] * inv);
+    }
+  }
+}
+
+template <typename T, int DS>
+static int launch_ds(void *out, const void *q, const void *k, const void *v, const int32_t *starts,
+                     const int32_t *valid, const int32_t *tiles, int n_tiles, int n_heads, int n_kv_heads, int D,
+                     int causal, int pad_visible) {
+  auto kern = attention_kernel<T, DS>;
+  const size_t smem = attention_smem_bytes(D);
+#ifndef BB_EMULATE
+  if (smem > 48 * 1024) {
+    cudaError_t e = cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    if (e != cudaSuccess) return fail(BB_ERR_CUDA, "bb_attention_varlen: %zu bytes of shared memory: %s", smem, cudaGetErrorString(e));
+  }
+#endif
+  const float scale = (float)(1.0 / sqrt((double)D));
+  BB_LAUNCH(kern, dim3((unsigned)n_tiles, (unsigned)n_heads), dim3(32 * kWarps), smem, (T *)out, (const T *)q,
+            (const T *)k, (const T *)v, starts, valid, tiles, n_heads, n_kv_heads, D, causal, pad_visible, scale);
+  return after_launch("bb_attention_varlen");
+}
+
+template <typename T>
+static int launch(void *out, const void *q, const void *k, const void *v, const int32_t *starts, const int32_t *valid,
+                  const int32_t *tiles, int n_tiles, int n_heads, int n_kv_heads, int D, int causal, int pad_visible) {
+  if (D <= 32) return launch_ds<T, 1>(out, q, k, v, starts, valid, tiles, n_tiles, n_heads, n_kv_heads, D, causal, pad_visible);
+  if (D <= 64) return launch_ds<T, 2>(out, q, k, v, starts, valid, tiles, n_tiles, n_heads, n_kv_heads, D, causal, pad_visible);
+  if (D <= 128) return launch_ds<T, 4>(out, q, k, v, starts, valid, tiles, n_tiles, n_heads, n_kv_heads, D, causal, pad_visible);
+  return launch_ds<T, 8>(out, q, k, v, starts, valid, tiles, n_tiles, n_heads, n_kv_heads, D, causal, pad_visible);
+}
+
+}  // namespace bb
+
+extern "C" {
+
+int bb_attention_block_q(void) { return bb::kBQ; }
+
+int bb_attention_plan(const int32_t *starts, int count, int block_q, int32_t *tiles, int cap) {
+  if (!starts || count < 0 || block_q <= 0 || (cap > 0 && !tiles)) {
+    bb::fail(BB_ERR_ARG, "bb_attention_plan: bad arguments");
+    return -1;
+  }
+  int n = 0;
+  for (int s = 0; s < count; s++) {
+    const int T = starts[s + 1] - starts[s];
+    if (T < 0) {
+      bb::fail(BB_ERR_ARG, "bb_attention_plan: starts decreases at sequence %d (%d -> %d)", s, starts[s], starts[s + 1]);
+      return -1;
+    }
+    for (int q0 = 0; q0 < T; q0 += block_q) {
+      if (n >= cap) {
+        bb::fail(BB_ERR_ARG, "bb_attention_plan: more than %d tiles", cap);
+        return -1;
+      }
+      tiles[2 * n] = s;
+      tiles[2 * n + 1] = q0;
+      n++;
+    }
+  }
+  return n;
+}
+
+int bb_attention_varlen(void *out, const void *q, const void *k, const void *v, int dt, const int32_t *starts,
+                        const int32_t *valid, const int32_t *tiles, int n_tiles, int n_heads, int n_kv_heads,
+                        int head_dim, int mask, int pad_keys_visible) {
+  BB_REQUIRE_INIT("bb_attention_varlen");
+  BB_REQUIRE(out && q && k && v && starts && valid && tiles, "bb_attention_varlen: null pointer");
+  BB_REQUIRE(n_heads > 0 && n_kv_heads > 0 && n_heads % n_kv_heads == 0,
+             "bb_attention_varlen: %d query heads is not a multiple of %d kv heads", n_heads, n_kv_heads);
+  BB_REQUIRE(head_dim > 0 && head_dim <= 256, "bb_attention_varlen: head_dim %d outside 1..256", head_dim);
+  BB_REQUIRE(n_heads <= 65535, "bb_attention_varlen: %d heads", n_heads);
+  BB_REQUIRE(mask == BB_MASK_CAUSAL || mask == BB_MASK_BIDIRECTIONAL, "bb_attention_varlen: bad mask %d", mask);
+  if (n_tiles == 0) return BB_OK;
+  BB_REQUIRE(n_tiles > 0, "bb_attention_varlen: %d tiles", n_tiles);
+  const int causal = mask == BB_MASK_CAUSAL, pv = pad_keys_visible != 0;
+  if (dt == BB_F32) return bb::launch<float>(out, q, k, v, starts, valid, tiles, n_tiles, n_heads, n_kv_heads, head_dim, causal, pv);
+  if (dt == BB_BF16) return bb::launch<bb::bf16>(out, q, k, v, starts, valid, tiles, n_tiles, n_heads, n_kv_heads, head_dim, causal, pv);
+  return bb::fail(BB_ERR_ARG, "bb_attention_varlen: bad dtype %d", dt);
+}
+
+}  // extern "C"

@@ -1,0 +1,171 @@
+// OpenBLAS through koffi: `cblas_sgemm` for the CPU backend's matmul (x W^T) and, per (sequence,
+// head), attention's QK^T and PV. Optional: when the library is missing the backend falls back to
+// the cache-blocked TypeScript matmul in fast.ts and says so in its name ('cpu (js)').
+//
+// Debian/Ubuntu: `apt-get install -y libopenblas0-pthread`. Threads: OpenBLAS reads
+// OPENBLAS_NUM_THREADS (then OMP_NUM_THREADS) when it is loaded and otherwise uses every core;
+// `setThreads` changes it afterwards. BELLM_OPENBLAS_LIB=/path/to/libopenblas.so.0 picks a library.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import koffi from 'koffi';
+import type { MatmulFn } from './backend.ts';
+
+const CblasRowMajor = 101;
+const CblasNoTrans = 111;
+const CblasTrans = 112;
+
+export interface OpenBlas {
+  /** The shared library that was loaded. */
+  readonly path: string;
+  /** openblas_get_config(), e.g. 'OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Cooperlake MAX_THREADS=64' */
+  readonly config: string;
+  /** openblas_get_parallel(): how the library was built to use threads. */
+  readonly parallel: 'sequential' | 'pthreads' | 'openmp' | 'unknown';
+  threads(): number;
+  setThreads(n: number): void;
+  /**
+   * Row-major C[M, N] = alpha * op(A) op(B) + beta * C, op(X) = X or X^T. A, B, C may be
+   * subarray views (the pointer is the view's start); lda/ldb/ldc are row strides in elements.
+   * With beta = 0, C is written without being read.
+   */
+  sgemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
+  ): void;
+}
+
+const MULTIARCH: Partial<Record<NodeJS.Architecture, string>> = {
+  x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu', ppc64: 'powerpc64le-linux-gnu',
+  s390x: 's390x-linux-gnu', riscv64: 'riscv64-linux-gnu', loong64: 'loongarch64-linux-gnu',
+};
+
+/** libopenblas paths from `ldconfig -p` (empty when ldconfig is unavailable). */
+function ldconfigPaths(): string[] {
+  for (const exe of ['ldconfig', '/sbin/ldconfig', '/usr/sbin/ldconfig']) {
+    const r = spawnSync(exe, ['-p'], { encoding: 'utf8', timeout: 5000 });
+    if (r.status !== 0 || !r.stdout) continue;
+    const out: string[] = [];
+    for (const line of r.stdout.split('\n')) {
+      const m = /^\s*(libopenblas\S*\.so\S*)\s.*=>\s*(\S+)\s*$/.exec(line);
+      if (m) out.push(m[2]);
+    }
+    // libopenblas.so.0 first (the runtime name), then any other variant.
+    return out.sort((a, b) => Number(!a.endsWith('libopenblas.so.0')) - Number(!b.endsWith('libopenblas.so.0')));
+  }
+  return [];
+}
+
+/**
+ * Where to look for OpenBLAS, in order: BELLM_OPENBLAS_LIB (only that, when set), the multiarch
+ * directories (honouring Debian's alternatives symlink), ldconfig's cache, the explicit pthread
+ * variant, other usual prefixes, and finally the bare soname for dlopen's own search.
+ */
+export function openBlasCandidates(): string[] {
+  const forced = process.env.BELLM_OPENBLAS_LIB;
+  if (forced) return [forced];
+  const ma = MULTIARCH[process.arch];
+  const names = process.platform === 'darwin' ? ['libopenblas.0.dylib', 'libopenblas.dylib'] : ['libopenblas.so.0', 'libopenblas.so'];
+  const dirs = [
+    ...(ma ? [`/usr/lib/${ma}`, `/lib/${ma}`] : []),
+    ...ldconfigPaths().map((p) => ({ file: p })),
+    ...(ma ? [`/usr/lib/${ma}/openblas-pthread`, `/usr/lib/${ma}/openblas-openmp`, `/usr/lib/${ma}/openblas-serial`] : []),
+    '/usr/lib64', '/usr/lib', '/usr/local/lib', '/opt/homebrew/opt/openblas/lib', '/usr/local/opt/openblas/lib',
+  ];
+  const out: string[] = [];
+  for (const d of dirs) {
+    if (typeof d !== 'string') {
+      if (existsSync(d.file)) out.push(d.file);
+      continue;
+    }
+    for (const n of names) if (existsSync(`${d}/${n}`)) out.push(`${d}/${n}`);
+  }
+  out.push(names[0]); // let the dynamic loader search LD_LIBRARY_PATH and its cache
+  return [...new Set(out)];
+}
+
+function bind(path: string): OpenBlas {
+  const lib = koffi.load(path);
+  const gemm = lib.func('void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)');
+  const optional = (proto: string): ((...a: unknown[]) => unknown) | null => {
+    try { return lib.func(proto); } catch { return null; }
+  };
+  const getConfig = optional('const char *openblas_get_config(void)');
+  const getParallel = optional('int openblas_get_parallel(void)');
+  const getThreads = optional('int openblas_get_num_threads(void)');
+  const setThreads = optional('void openblas_set_num_threads(int n)');
+  const par = getParallel ? Number(getParallel()) : -1;
+  return {
+    path,
+    config: getConfig ? String(getConfig()) : 'cblas (not OpenBLAS: no openblas_get_config)',
+    parallel: par === 0 ? 'sequential' : par === 1 ? 'pthreads' : par === 2 ? 'openmp' : 'unknown',
+    threads: () => (getThreads ? Number(getThreads()) : 1),
+    setThreads: (n: number) => {
+      if (!Number.isInteger(n) || n < 1) throw new Error(`OpenBLAS thread count must be a positive integer, got ${n}`);
+      if (!setThreads) throw new Error(`${path} has no openblas_set_num_threads`);
+      setThreads(n);
+    },
+    sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) {
+      if (M === 0 || N === 0) return;
+      if (K === 0) { // BLAS would only scale C by beta
+        for (let r = 0; r < M; r++) for (let c = 0; c < N; c++) C[r * ldc + c] = beta === 0 ? 0 : beta * C[r * ldc + c];
+        return;
+      }
+      gemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    },
+  };
+}
+
+let cached: { blas: OpenBlas | null; tried: string[]; errors: string[] } | null = null;
+
+/** Loads OpenBLAS once per process; null when no candidate loads (see `openBlasStatus()` for why). */
+export function loadOpenBlas(): OpenBlas | null {
+  if (cached) return cached.blas;
+  const tried = openBlasCandidates();
+  const errors: string[] = [];
+  for (const p of tried) {
+    try {
+      cached = { blas: bind(p), tried, errors };
+      return cached.blas;
+    } catch (e) {
+      errors.push(`${p}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  cached = { blas: null, tried, errors };
+  return null;
+}
+
+/** A one-line account of the BLAS in use, or of why there is none. */
+export function openBlasStatus(): string {
+  const b = loadOpenBlas();
+  if (b) return `${b.config.trim()} (${b.parallel}, ${b.threads()} threads) from ${b.path}`;
+  return `OpenBLAS not found (tried ${cached!.tried.join(', ')}); install libopenblas0-pthread or set BELLM_OPENBLAS_LIB`;
+}
+
+/**
+ * Fewest rows a matmul call gets so that each output row does not depend on the other rows of the
+ * batch. OpenBLAS 0.3.21 sends small products to other kernels with another summation order: the
+ * SkylakeX/Cooperlake "small matrix" kernel (for this row-major x W^T: when rows * O <= 1200 and
+ * K >= 32, or when O is 8, 16 or 32 and rows * O * K <= 1e6) and gemv for a single row. A sentence
+ * embedded alone would then differ in the last bits from the same sentence in a batch; padding such
+ * calls with zero rows keeps embeddings bit-identical whatever the batch (checked in cpu-fast.test.ts).
+ */
+export function minInvariantRows(K: number, O: number): number {
+  let m = 2;
+  if (K >= 32) m = Math.max(m, Math.floor(1200 / O) + 1);
+  if (O === 8 || O === 16 || O === 32) m = Math.max(m, Math.floor(1e6 / (O * K)) + 1);
+  return m;
+}
+
+/** x W^T through sgemm: x [N, K] row-major, W [O, K] row-major (the checkpoint layout), out [N, O]. */
+export function openBlasMatmul(b: OpenBlas): MatmulFn {
+  return (x, w, N, K, O, out) => {
+    const M = minInvariantRows(K, O);
+    if (N === 0 || N >= M) return b.sgemm(false, true, N, O, K, 1, x, K, w, K, 0, out, O);
+    const xp = new Float32Array(M * K);
+    xp.set(x.subarray(0, N * K));
+    const op = new Float32Array(M * O);
+    b.sgemm(false, true, M, O, K, 1, xp, K, w, K, 0, op, O);
+    out.set(op.subarray(0, N * O));
+  };
+}

@@ -1,0 +1,404 @@
+// Fast CPU kernels on Float32Array (the role of llm.c's train_gpt2.cu beside train_gpt2.c): the same
+// functions as kernels.ts, in the same order, each checked against its reference twin in
+// test/backend/cpu-fast.test.ts. What makes them faster:
+//   matmulBlocked  cache-blocked 4x4 register tiles (the fallback when OpenBLAS is missing)
+//   rmsnormFast    one pass for the sum of squares, one for the scaled product
+//   RopeTable      cos/sin per (position, frequency) computed once per (headDim, theta) and grown
+//   attentionFast  per (sequence, head): QK^T and PV through sgemm when OpenBLAS is present and the
+//                  sequence is long enough, fused masked softmax with a table-driven exp; no work
+//                  on padding except in BiLLM mask-compat batches, which carry padding rows
+//   siluMulFast    silu(g) * u with the same exp
+//   BufferPool     activations reused across layers instead of freshly zeroed allocations
+import type { MaskMode, PackedBatch } from '../ops.ts';
+import type { OpenBlas } from './blas.ts';
+import { keyEnd } from './kernels.ts';
+
+// ---------------------------------------------------------------------------------------------
+// exp(y) for y in [-88, 88] (float32's range; arguments outside are clamped): y = (k + r') ln2 / 32
+// with integer k, 2^(k/32) from a table and exp(r), |r| <= ln2/64, from a degree-4 polynomial.
+// Relative error ~1.3e-12 against Math.exp: far below float32 rounding. About 3x faster than Math.exp.
+const EXP_SHIFT = 6755399441055744.0; // 1.5 * 2^52: (x + SHIFT) - SHIFT rounds x to an integer
+const EXP_STEPS = 32;
+const EXP_INV_STEP = EXP_STEPS / Math.LN2;
+const EXP_STEP_HI = 0.6931471803691238 / EXP_STEPS; // ln2 split in two so k * STEP_HI is exact
+const EXP_STEP_LO = 1.9082149292705877e-10 / EXP_STEPS;
+const EXP_OFF = 4100; // 88 * 32 / ln2 = 4062.5 < 4100
+const EXP_TABLE = (() => {
+  const t = new Float64Array(2 * EXP_OFF + 1);
+  for (let k = -EXP_OFF; k <= EXP_OFF; k++) t[k + EXP_OFF] = Math.pow(2, k / EXP_STEPS);
+  return t;
+})();
+
+/** exp(y), clamped to [exp(-88), exp(88)]. Inlined by hand in the hot loops below. */
+export function fastExp(y: number): number {
+  y = y > 88 ? 88 : y < -88 ? -88 : y;
+  const kf = (y * EXP_INV_STEP + EXP_SHIFT) - EXP_SHIFT;
+  const r = y - kf * EXP_STEP_HI - kf * EXP_STEP_LO;
+  const p = 1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24))));
+  return p * EXP_TABLE[(kf | 0) + EXP_OFF];
+}
+
+// ---------------------------------------------------------------------------------------------
+/**
+ * out[n, o] = sum_i x[n, i] * w[o, i] (x: [N, K], w: [O, K], out: [N, O]), the TypeScript fallback
+ * for sgemm. Blocks of OB weight rows x KB columns stay in L2 while every row of x streams past;
+ * inside, 4 x rows times 4 w rows = 16 running sums per pass over k.
+ */
+export function matmulBlocked(x: Float32Array, w: Float32Array, N: number, K: number, O: number, out: Float32Array): void {
+  const OB = 64;
+  const KB = 512;
+  for (let o0 = 0; o0 < O; o0 += OB) {
+    const o1 = Math.min(O, o0 + OB);
+    for (let k0 = 0; k0 < K; k0 += KB) {
+      const k1 = Math.min(K, k0 + KB);
+      const first = k0 === 0;
+      let n = 0;
+      for (; n + 4 <= N; n += 4) {
+        const x0 = n * K, x1 = x0 + K, x2 = x1 + K, x3 = x2 + K;
+        const r0 = n * O, r1 = r0 + O, r2 = r1 + O, r3 = r2 + O;
+        let o = o0;
+        for (; o + 4 <= o1; o += 4) {
+          const w0 = o * K, w1 = w0 + K, w2 = w1 + K, w3 = w2 + K;
+          let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+          let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+          for (let i = k0; i < k1; i++) {
+            const a0 = x[x0 + i], a1 = x[x1 + i], a2 = x[x2 + i], a3 = x[x3 + i];
+            const b0 = w[w0 + i], b1 = w[w1 + i], b2 = w[w2 + i], b3 = w[w3 + i];
+            s00 += a0 * b0; s01 += a0 * b1; s02 += a0 * b2; s03 += a0 * b3;
+            s10 += a1 * b0; s11 += a1 * b1; s12 += a1 * b2; s13 += a1 * b3;
+            s20 += a2 * b0; s21 += a2 * b1; s22 += a2 * b2; s23 += a2 * b3;
+            s30 += a3 * b0; s31 += a3 * b1; s32 += a3 * b2; s33 += a3 * b3;
+          }
+          if (first) {
+            out[r0 + o] = s00; out[r0 + o + 1] = s01; out[r0 + o + 2] = s02; out[r0 + o + 3] = s03;
+            out[r1 + o] = s10; out[r1 + o + 1] = s11; out[r1 + o + 2] = s12; out[r1 + o + 3] = s13;
+            out[r2 + o] = s20; out[r2 + o + 1] = s21; out[r2 + o + 2] = s22; out[r2 + o + 3] = s23;
+            out[r3 + o] = s30; out[r3 + o + 1] = s31; out[r3 + o + 2] = s32; out[r3 + o + 3] = s33;
+          } else {
+            out[r0 + o] += s00; out[r0 + o + 1] += s01; out[r0 + o + 2] += s02; out[r0 + o + 3] += s03;
+            out[r1 + o] += s10; out[r1 + o + 1] += s11; out[r1 + o + 2] += s12; out[r1 + o + 3] += s13;
+            out[r2 + o] += s20; out[r2 + o + 1] += s21; out[r2 + o + 2] += s22; out[r2 + o + 3] += s23;
+            out[r3 + o] += s30; out[r3 + o + 1] += s31; out[r3 + o + 2] += s32; out[r3 + o + 3] += s33;
+          }
+        }
+        for (; o < o1; o++) { // leftover weight rows
+          const wo = o * K;
+          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          for (let i = k0; i < k1; i++) {
+            const b = w[wo + i];
+            s0 += x[x0 + i] * b; s1 += x[x1 + i] * b; s2 += x[x2 + i] * b; s3 += x[x3 + i] * b;
+          }
+          if (first) { out[r0 + o] = s0; out[r1 + o] = s1; out[r2 + o] = s2; out[r3 + o] = s3; }
+          else { out[r0 + o] += s0; out[r1 + o] += s1; out[r2 + o] += s2; out[r3 + o] += s3; }
+        }
+      }
+      for (; n < N; n++) { // leftover x rows
+        const xo = n * K;
+        const ro = n * O;
+        for (let o = o0; o < o1; o++) {
+          const wo = o * K;
+          let s = 0;
+          for (let i = k0; i < k1; i++) s += x[xo + i] * w[wo + i];
+          if (first) out[ro + o] = s; else out[ro + o] += s;
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+export function rmsnormFast(x: Float32Array, w: Float32Array, N: number, H: number, eps: number, out: Float32Array): void {
+  for (let n = 0; n < N; n++) {
+    const off = n * H;
+    let s0 = 0, s1 = 0;
+    let i = 0;
+    for (; i + 2 <= H; i += 2) {
+      const a = x[off + i], b = x[off + i + 1];
+      s0 += a * a; s1 += b * b;
+    }
+    for (; i < H; i++) s0 += x[off + i] * x[off + i];
+    const inv = 1 / Math.sqrt((s0 + s1) / H + eps);
+    for (let j = 0; j < H; j++) out[off + j] = x[off + j] * inv * w[j];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+/**
+ * cos/sin of position p times inverse frequency i (Hugging Face LLaMA: theta^(-2i/D)), in float64
+ * exactly as ropeRef computes them, for positions 0..capacity-1; grows by doubling on demand.
+ */
+export class RopeTable {
+  readonly half: number;
+  private readonly invFreq: Float64Array;
+  cos = new Float64Array(0); // [capacity, half]
+  sin = new Float64Array(0);
+  capacity = 0;
+
+  constructor(readonly headDim: number, readonly theta: number, initial = 256) {
+    if (!Number.isInteger(headDim) || headDim < 2 || headDim % 2 !== 0) throw new Error(`RoPE head dim must be even, got ${headDim}`);
+    this.half = headDim / 2;
+    this.invFreq = new Float64Array(this.half);
+    for (let i = 0; i < this.half; i++) this.invFreq[i] = 1 / Math.pow(theta, (2 * i) / headDim);
+    this.ensure(initial);
+  }
+
+  /** Makes positions 0..maxPos-1 available. */
+  ensure(maxPos: number): void {
+    if (maxPos <= this.capacity) return;
+    let cap = Math.max(this.capacity, 16);
+    while (cap < maxPos) cap *= 2;
+    const half = this.half;
+    const cos = new Float64Array(cap * half);
+    const sin = new Float64Array(cap * half);
+    cos.set(this.cos);
+    sin.set(this.sin);
+    for (let p = this.capacity; p < cap; p++) {
+      for (let i = 0; i < half; i++) {
+        const a = p * this.invFreq[i];
+        cos[p * half + i] = Math.cos(a);
+        sin[p * half + i] = Math.sin(a);
+      }
+    }
+    this.cos = cos;
+    this.sin = sin;
+    this.capacity = cap;
+  }
+}
+
+/** RoPE (rotate_half) in place on [N, nHeads * D], angles from the table. */
+export function ropeFast(x: Float32Array, positions: Int32Array, nHeads: number, table: RopeTable): void {
+  const D = table.headDim;
+  const half = table.half;
+  let maxPos = 0;
+  for (let n = 0; n < positions.length; n++) {
+    const p = positions[n];
+    if (p < 0) throw new Error(`RoPE position ${p} at row ${n} is negative`);
+    if (p > maxPos) maxPos = p;
+  }
+  table.ensure(maxPos + 1);
+  const cos = table.cos, sin = table.sin;
+  const width = nHeads * D;
+  for (let n = 0; n < positions.length; n++) {
+    const t = positions[n] * half;
+    for (let h = 0; h < nHeads; h++) {
+      const off = n * width + h * D;
+      for (let i = 0; i < half; i++) {
+        const c = cos[t + i], s = sin[t + i];
+        const a = x[off + i];
+        const b = x[off + i + half];
+        x[off + i] = a * c - b * s;
+        x[off + i + half] = b * c + a * s;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+/** Scratch buffers for attention, kept by the backend between calls. */
+export class AttentionScratch {
+  scores = new Float32Array(4096);
+  acc = new Float64Array(128);
+  scoresFor(n: number): Float32Array {
+    if (this.scores.length < n) this.scores = new Float32Array(Math.max(n, this.scores.length * 2));
+    return this.scores;
+  }
+  accFor(n: number): Float64Array {
+    if (this.acc.length < n) this.acc = new Float64Array(n);
+    return this.acc;
+  }
+}
+
+/** Sequences at least this long use sgemm for QK^T and PV when OpenBLAS is present (see benchmarks/README.md). */
+export const ATTENTION_GEMM_MIN_LEN = 16;
+
+/**
+ * Softmax attention per sequence and head, GQA (query head h reads kv head floor(h / (nH / nKV))),
+ * the same contract as attentionRef. Keys a query may see: keyEnd() of kernels.ts.
+ */
+export function attentionFast(
+  q: Float32Array, k: Float32Array, v: Float32Array, batch: PackedBatch,
+  nH: number, nKV: number, D: number, mask: MaskMode, out: Float32Array,
+  blas: OpenBlas | null, scratch: AttentionScratch, gemmMinLen = ATTENTION_GEMM_MIN_LEN,
+): void {
+  if (nH % nKV !== 0) throw new Error(`attention: ${nH} query heads are not a multiple of ${nKV} KV heads`);
+  const qW = nH * D;
+  const kW = nKV * D;
+  const group = nH / nKV;
+  const scale = 1 / Math.sqrt(D);
+  const padVisible = batch.padKeysVisibleInBidirectional;
+  for (let s = 0; s < batch.count; s++) {
+    const start = batch.starts[s];
+    const T = batch.starts[s + 1] - start;
+    if (T === 0) continue;
+    const valid = batch.valid[s];
+    // Widest key range any query row of this sequence sees.
+    const Tk = mask === 'causal' ? Math.min(T, valid) : padVisible ? T : valid;
+    if (blas && T >= gemmMinLen) {
+      const S = scratch.scoresFor(T * Tk);
+      for (let h = 0; h < nH; h++) {
+        const kvh = (h / group) | 0;
+        const qOff = start * qW + h * D;
+        const kOff = start * kW + kvh * D;
+        // S[T, Tk] = scale * Q_h K^T (the causal upper triangle is computed and then ignored:
+        // cheaper than many small calls at these lengths)
+        blas.sgemm(false, true, T, Tk, D, scale, q.subarray(qOff), qW, k.subarray(kOff), kW, 0, S, Tk);
+        softmaxRows(S, T, Tk, valid, mask, padVisible);
+        // O_h[T, D] = P V
+        blas.sgemm(false, false, T, D, Tk, 1, S, Tk, v.subarray(kOff), kW, 0, out.subarray(qOff), qW);
+      }
+      continue;
+    }
+    const sc = scratch.scoresFor(Tk);
+    const acc = scratch.accFor(D);
+    for (let h = 0; h < nH; h++) {
+      const kvh = (h / group) | 0;
+      for (let i = 0; i < T; i++) {
+        const end = keyEnd(i, T, valid, mask, padVisible);
+        const qo = (start + i) * qW + h * D;
+        const oo = qo;
+        if (end <= 0) { for (let c = 0; c < D; c++) out[oo + c] = 0; continue; }
+        let max = -Infinity;
+        for (let j = 0; j < end; j++) {
+          const ko = (start + j) * kW + kvh * D;
+          let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+          let c = 0;
+          for (; c + 4 <= D; c += 4) {
+            d0 += q[qo + c] * k[ko + c];
+            d1 += q[qo + c + 1] * k[ko + c + 1];
+            d2 += q[qo + c + 2] * k[ko + c + 2];
+            d3 += q[qo + c + 3] * k[ko + c + 3];
+          }
+          for (; c < D; c++) d0 += q[qo + c] * k[ko + c];
+          const d = (d0 + d1 + d2 + d3) * scale;
+          sc[j] = d;
+          if (d > max) max = d;
+        }
+        let sum = 0;
+        for (let j = 0; j < end; j++) {
+          let y = sc[j] - max;
+          y = y < -88 ? -88 : y;
+          const kf = (y * EXP_INV_STEP + EXP_SHIFT) - EXP_SHIFT;
+          const r = y - kf * EXP_STEP_HI - kf * EXP_STEP_LO;
+          const e = (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24))))) * EXP_TABLE[(kf | 0) + EXP_OFF];
+          sc[j] = e;
+          sum += e;
+        }
+        const inv = 1 / sum;
+        for (let c = 0; c < D; c++) acc[c] = 0;
+        for (let j = 0; j < end; j++) {
+          const p = sc[j] * inv;
+          const vo = (start + j) * kW + kvh * D;
+          for (let c = 0; c < D; c++) acc[c] += p * v[vo + c];
+        }
+        for (let c = 0; c < D; c++) out[oo + c] = acc[c];
+      }
+    }
+  }
+}
+
+/** Row-wise masked softmax in place on S [T, Tk]; row i keeps keys [0, keyEnd(i)), the rest become 0. */
+function softmaxRows(S: Float32Array, T: number, Tk: number, valid: number, mask: MaskMode, padVisible: boolean): void {
+  for (let i = 0; i < T; i++) {
+    const end = keyEnd(i, T, valid, mask, padVisible);
+    const ro = i * Tk;
+    let max = -Infinity;
+    for (let j = 0; j < end; j++) if (S[ro + j] > max) max = S[ro + j];
+    let sum = 0;
+    for (let j = 0; j < end; j++) {
+      let y = S[ro + j] - max;
+      y = y < -88 ? -88 : y;
+      const kf = (y * EXP_INV_STEP + EXP_SHIFT) - EXP_SHIFT;
+      const r = y - kf * EXP_STEP_HI - kf * EXP_STEP_LO;
+      const e = (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24))))) * EXP_TABLE[(kf | 0) + EXP_OFF];
+      S[ro + j] = e;
+      sum += e;
+    }
+    const inv = end > 0 ? 1 / sum : 0;
+    for (let j = 0; j < end; j++) S[ro + j] *= inv;
+    for (let j = end; j < Tk; j++) S[ro + j] = 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+/** silu(gate) * up = gate / (1 + exp(-gate)) * up, elementwise. */
+export function siluMulFast(gate: Float32Array, up: Float32Array, out: Float32Array): void {
+  const n = gate.length;
+  for (let i = 0; i < n; i++) {
+    const g = gate[i];
+    let y = -g;
+    y = y > 88 ? 88 : y < -88 ? -88 : y;
+    const kf = (y * EXP_INV_STEP + EXP_SHIFT) - EXP_SHIFT;
+    const r = y - kf * EXP_STEP_HI - kf * EXP_STEP_LO;
+    const e = (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24))))) * EXP_TABLE[(kf | 0) + EXP_OFF];
+    out[i] = (g / (1 + e)) * up[i];
+  }
+}
+
+export function addInPlaceFast(a: Float32Array, b: Float32Array): void {
+  const n = a.length;
+  for (let i = 0; i < n; i++) a[i] += b[i];
+}
+
+// ---------------------------------------------------------------------------------------------
+/**
+ * Reuses activation buffers: `take(n)` hands out a Float32Array view of length n over a pooled
+ * ArrayBuffer whose size is n rounded up to a bucket (at most 1/8 larger), `give(view)` returns it.
+ * Contents of a taken buffer are undefined (every kernel writes all of its output). Only buffers this
+ * pool handed out come back; a second give of the same buffer is ignored. At most `maxPerBucket`
+ * buffers per size and `maxBytes` in all are kept; the rest are left to the garbage collector.
+ */
+export class BufferPool {
+  private readonly free = new Map<number, ArrayBuffer[]>();
+  private readonly owned = new WeakSet<ArrayBuffer>();
+  private readonly pooled = new WeakSet<ArrayBuffer>();
+  private bytes = 0;
+  hits = 0;
+  misses = 0;
+
+  constructor(readonly maxBytes = 1 << 30, readonly maxPerBucket = 8) {}
+
+  static bucket(n: number): number {
+    if (n <= 1024) return 1024;
+    const step = 2 ** (Math.floor(Math.log2(n)) - 3); // 8 buckets per power of two
+    return Math.ceil(n / step) * step;
+  }
+
+  take(n: number): Float32Array {
+    const cap = BufferPool.bucket(n);
+    const list = this.free.get(cap);
+    const buf = list?.pop();
+    if (buf) {
+      this.pooled.delete(buf);
+      this.bytes -= buf.byteLength;
+      this.hits++;
+      return new Float32Array(buf, 0, n);
+    }
+    this.misses++;
+    const fresh = new ArrayBuffer(cap * 4);
+    this.owned.add(fresh);
+    return new Float32Array(fresh, 0, n);
+  }
+
+  give(a: Float32Array): void {
+    const buf = a.buffer as ArrayBuffer;
+    if (!this.owned.has(buf) || this.pooled.has(buf)) return;
+    if (this.bytes + buf.byteLength > this.maxBytes) return;
+    const cap = buf.byteLength / 4;
+    let list = this.free.get(cap);
+    if (!list) this.free.set(cap, (list = []));
+    if (list.length >= this.maxPerBucket) return;
+    list.push(buf);
+    this.pooled.add(buf);
+    this.bytes += buf.byteLength;
+  }
+
+  /** Drops every pooled buffer. */
+  clear(): void {
+    this.free.clear();
+    this.bytes = 0;
+  }
+
+  get pooledBytes(): number {
+    return this.bytes;
+  }
+}

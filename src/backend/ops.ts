@@ -1,0 +1,78 @@
+// The op contract: every compute backend (CPU reference, CUDA) implements this one interface.
+// The decoder (src/model/decoder.ts) is written once against it and never sees which backend runs.
+import type { Matrix } from '../model/types.ts';
+
+/** Attention masking for one layer. Padding keys are always masked unless the batch says otherwise. */
+export type MaskMode = 'causal' | 'bidirectional';
+
+export type Pooling = 'last' | 'avg' | 'first' | 'weighted';
+export const POOLINGS: readonly Pooling[] = ['last', 'avg', 'first', 'weighted'];
+
+/**
+ * Sequences packed back to back, no padding between them (varlen). Token t of sequence s sits at
+ * row starts[s] + t. With BiLLM mask compatibility a sequence may carry trailing padding tokens:
+ * then `valid[s]` < its length and `padKeysVisibleInBidirectional` says whether bidirectional
+ * layers see them (BiLLM's released code does; correct masking does not).
+ */
+export interface PackedBatch {
+  readonly count: number;                 // B sequences
+  readonly starts: Int32Array;            // [B+1] row offsets; starts[B] = N tokens
+  readonly valid: Int32Array;             // [B] non-padding tokens of each sequence (a prefix)
+  readonly ids: Int32Array;               // [N] token ids
+  readonly positions: Int32Array;         // [N] RoPE positions (0.. within each sequence)
+  readonly padKeysVisibleInBidirectional: boolean;
+}
+
+/** An activation tensor [rows, cols] living on a backend. Opaque outside the backend. */
+export interface Act {
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** A weight living on a backend: a [out, in] matrix (used as y = x W^T) or a vector. */
+export interface WeightHandle {
+  readonly rows: number;
+  readonly cols: number;
+}
+
+export interface AttentionShape {
+  nHeads: number;
+  nKvHeads: number;
+  headDim: number;
+  mask: MaskMode;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** Relative precision of the compute (fp32: ~1e-7, bf16: ~8e-3); tests derive tolerances from it. */
+  readonly epsilon: number;
+
+  uploadMatrix(m: Matrix): WeightHandle;
+  uploadVector(v: Float32Array): WeightHandle;
+
+  /** rows of `table` for each id: [N, H] */
+  embedding(table: WeightHandle, ids: Int32Array): Act;
+  /** x / rms(x) * w, row-wise: [N, H] */
+  rmsnorm(x: Act, weight: WeightHandle, eps: number): Act;
+  /** x W^T: [N, in] x [out, in] -> [N, out] */
+  matmul(x: Act, w: WeightHandle): Act;
+  /** Rotary embedding (Hugging Face rotate_half layout), in place on [N, nHeads*headDim]. */
+  rope(x: Act, positions: Int32Array, nHeads: number, headDim: number, theta: number): void;
+  /** Scaled dot-product attention per sequence of the packed batch, GQA: [N, nHeads*headDim]. */
+  attention(q: Act, k: Act, v: Act, batch: PackedBatch, shape: AttentionShape): Act;
+  /** silu(gate) * up, elementwise: [N, F] */
+  siluMul(gate: Act, up: Act): Act;
+  /** x += y in place */
+  addInPlace(x: Act, y: Act): void;
+  copy(x: Act): Act;
+  /** One pooled vector per sequence (over its valid tokens): [B, H] */
+  pool(x: Act, batch: PackedBatch, mode: Pooling): Act;
+  download(x: Act): Float32Array;
+  free(x: Act): void;
+  freeWeight(w: WeightHandle): void;
+}
+
+/** For backends that grow one op at a time: a missing op fails loudly with its name. */
+export function notImplemented(backend: string, op: string): never {
+  throw new Error(`not implemented on ${backend}: ${op}`);
+}

@@ -1,0 +1,35 @@
+// Library entry: embed(sentences, options) without the CLI.
+import type { Pooling } from './backend/ops.ts';
+import { openEmbedder } from './experiments/setup.ts';
+import type { Embedder } from './model/embedder.ts';
+import { resolveSettings, type EmbedSettings, type PreprocessName } from './model/presets.ts';
+
+export interface EmbedOptions {
+  model: string;
+  lora?: string;
+  preset?: string;                  // default 'bellm-sts'
+  prompt?: string;
+  preprocess?: PreprocessName;
+  pooling?: Pooling;
+  maxLength?: number;
+  billmMaskCompat?: boolean;
+  billmStartIndex?: number | null;
+  nLayers?: number | null;
+  device?: 'auto' | 'cpu' | 'cuda';
+  cacheDir?: string | null;         // default: no cache
+  batchTokens?: number;
+  /** Reuse an opened model across calls. */
+  embedder?: Embedder;
+}
+
+export async function embed(sentences: readonly string[], o: EmbedOptions): Promise<Float32Array[]> {
+  const settings: EmbedSettings = resolveSettings(o.preset ?? 'bellm-sts', {
+    prompt: o.prompt, preprocess: o.preprocess, pooling: o.pooling, maxLength: o.maxLength,
+    mask: o.billmMaskCompat === undefined ? undefined : o.billmMaskCompat ? 'billm' : 'correct',
+  });
+  const e = o.embedder ?? openEmbedder({ model: o.model, lora: o.lora, device: o.device, quiet: true }).embedder;
+  return e.embed(sentences, {
+    ...settings, billmStartIndex: o.billmStartIndex ?? null, nLayers: o.nLayers ?? null,
+    cacheDir: o.cacheDir ?? null, batchTokens: o.batchTokens,
+  });
+}

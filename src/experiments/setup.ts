@@ -1,0 +1,64 @@
+// Opening a model for an experiment: weights (+ merged LoRA), tokenizer, backend, provenance.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Backend } from '../backend/ops.ts';
+import { CpuBackend } from '../backend/cpu/backend.ts';
+import { Embedder } from '../model/embedder.ts';
+import { loadModel } from '../model/load.ts';
+import { loadTokenizer } from '../model/tokenizer.ts';
+import { taskFiles, type TaskSpec } from '../tasks/registry.ts';
+import type { Provenance } from './results.ts';
+import { info } from './progress.ts';
+
+export interface OpenOptions {
+  model: string;
+  lora?: string | null;
+  device?: string;
+  quiet: boolean;
+}
+
+export function openEmbedder(o: OpenOptions): { embedder: Embedder; loadSeconds: number } {
+  const t0 = performance.now();
+  const backend = createBackend(o.device ?? 'auto', o.quiet);
+  const model = loadModel(o.model, o.lora ? { lora: o.lora } : {});
+  if (model.lora) {
+    info(o.quiet, `LoRA ${model.lora.dir} merged into the base weights at load time (r ${model.lora.r}, scale ${model.lora.scale}, ${model.lora.mergedTensors} tensors)`);
+  }
+  const tokenizer = loadTokenizer(o.model);
+  const embedder = new Embedder(model, tokenizer, backend);
+  return { embedder, loadSeconds: (performance.now() - t0) / 1000 };
+}
+
+export function createBackend(device: string, quiet: boolean): Backend {
+  if (device !== 'auto' && device !== 'cpu') {
+    throw new Error(`--device ${device}: only cpu is available in this build`);
+  }
+  const b = new CpuBackend();
+  info(quiet, `device: ${b.name}`);
+  return b;
+}
+
+function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+export function provenance(e: Embedder, dataDir: string, tasks: readonly TaskSpec[]): Provenance {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const checksums: Record<string, string> = {};
+  for (const f of taskFiles(tasks)) {
+    const p = join(dataDir, f);
+    if (existsSync(p)) checksums[f] = sha256File(p);
+  }
+  const c = e.model.config;
+  return {
+    tool: { name: 'bellm-bench', version: pkg.version },
+    software: { node: process.version, platform: `${process.platform}-${process.arch}`, backend: e.backend.name },
+    createdAt: new Date().toISOString(),
+    model: { dir: resolve(e.model.dir), fingerprint: e.model.fingerprint, config: { ...c } },
+    adapter: e.model.lora ? { ...e.model.lora } : null,
+    tokenizer: { description: e.tokenizer.description, fingerprint: e.tokenizer.fingerprint },
+    data: { dir: resolve(dataDir), checksums },
+    backend: e.backend.name,
+  };
+}

@@ -1,0 +1,110 @@
+// The `sts` experiment: embed every scored sentence of the chosen tasks once, score SentEval-style,
+// and write one results file.
+import { basename } from 'node:path';
+import type { Embedder, RunOptions } from '../model/embedder.ts';
+import type { EmbedSettings } from '../model/presets.ts';
+import { allSentences, loadTask, scoredSubsets, type LoadedTask } from '../tasks/load.ts';
+import { getTask, TASK_ORDER } from '../tasks/registry.ts';
+import { progressBar } from './progress.ts';
+import type { RunSettings, StsResults } from './results.ts';
+import { scoreTask, tableRecord } from './score.ts';
+import { pivotSpearmanStat } from './sentence-stats.ts';
+import { provenance } from './setup.ts';
+
+export interface StsOptions {
+  tasks: readonly string[];
+  dataDir: string;
+  settings: EmbedSettings & { preset: string };
+  billmStartIndex: number | null;
+  nLayers: number | null;
+  cacheDir: string | null;
+  batchTokens?: number;
+  batchSize?: number;
+  label?: string;
+  sentenceStats: boolean;
+  quiet: boolean;
+  loadSeconds?: number;
+}
+
+export function defaultLabel(e: Embedder, k: number | null, extra = ''): string {
+  const parts = [basename(e.model.dir)];
+  if (e.model.lora) parts.push(basename(e.model.lora.dir));
+  if (k !== null) parts.push(`k${k}`);
+  if (extra) parts.push(extra);
+  return parts.join('+');
+}
+
+export function loadTasks(names: readonly string[], dataDir: string): LoadedTask[] {
+  const specs = [...new Set(names.map((n) => getTask(n)))];
+  specs.sort((a, b) => TASK_ORDER.indexOf(a.name) - TASK_ORDER.indexOf(b.name));
+  return specs.map((s) => loadTask(s, dataDir));
+}
+
+/**
+ * SentEval's batching, for BiLLM mask compat: per subset, pairs sorted by (words of s1, words of s2,
+ * gold) as SentEval's STS loadFile does, then s1 and s2 embedded in batches of batchSize in that order.
+ */
+function embedCompat(e: Embedder, tasks: readonly LoadedTask[], run: RunOptions): (task: LoadedTask) => (s: string) => Float32Array {
+  const per = new Map<LoadedTask, Map<string, Float32Array>>();
+  for (const t of tasks) {
+    const m = new Map<string, Float32Array>();
+    for (const sub of scoredSubsets(t)) {
+      const sorted = [...sub.pairs].sort((a, b) =>
+        a.s1.split(' ').length - b.s1.split(' ').length || a.s2.split(' ').length - b.s2.split(' ').length || a.gold - b.gold);
+      const size = run.batchSize ?? 16;
+      for (let i = 0; i < sorted.length; i += size) {
+        const chunk = sorted.slice(i, i + size);
+        for (const side of ['s1', 's2'] as const) {
+          const texts = chunk.map((p) => p[side]);
+          e.embed(texts, { ...run, batchSize: size }).forEach((v, j) => m.set(texts[j], v));
+        }
+      }
+    }
+    per.set(t, m);
+  }
+  return (t) => (s) => per.get(t)!.get(s)!;
+}
+
+export function runSts(e: Embedder, o: StsOptions): StsResults {
+  const tasks = loadTasks(o.tasks, o.dataDir);
+  const run: RunOptions = {
+    ...o.settings, billmStartIndex: o.billmStartIndex, nLayers: o.nLayers, cacheDir: o.cacheDir,
+    batchTokens: o.batchTokens, batchSize: o.batchSize,
+  };
+  const sentences = [...new Set(tasks.flatMap((t) => allSentences(t)))];
+  const bar = progressBar('embedding', o.quiet);
+  run.onProgress = (d, n) => bar.update(d, n);
+  const t0 = performance.now();
+  let lookup: (task: LoadedTask) => (s: string) => Float32Array;
+  if (o.settings.mask === 'billm') {
+    lookup = embedCompat(e, tasks, run);
+  } else {
+    const vecs = e.embed(sentences, run);
+    const bySentence = new Map(sentences.map((s, i) => [s, vecs[i]]));
+    lookup = () => (s) => bySentence.get(s)!;
+  }
+  bar.stop();
+  const embedSeconds = (performance.now() - t0) / 1000;
+  const results = tasks.map((t) => scoreTask(t, lookup(t)));
+  const settings: RunSettings = {
+    preset: o.settings.preset, preprocess: o.settings.preprocess, prompt: o.settings.prompt, pooling: o.settings.pooling,
+    maxLength: o.settings.maxLength, mask: o.settings.mask, billmStartIndex: o.billmStartIndex, nLayers: o.nLayers,
+  };
+  const out: StsResults = {
+    kind: 'sts',
+    label: o.label ?? defaultLabel(e, o.billmStartIndex),
+    provenance: provenance(e, o.dataDir, tasks.map((t) => t.spec)),
+    settings,
+    tasks: results,
+    table: tableRecord(results),
+    timings: { loadSeconds: o.loadSeconds ?? 0, embedSeconds, sentences: sentences.length, sentencesPerSecond: sentences.length / embedSeconds },
+  };
+  const stsb = tasks.find((t) => t.spec.name === 'STSBenchmark');
+  if (o.sentenceStats && stsb) {
+    const stsbSentences = allSentences(stsb);
+    out.sentenceStats = [pivotSpearmanStat(e, stsbSentences, 'STSBenchmark', o.settings, {
+      billmStartIndex: o.billmStartIndex, nLayers: o.nLayers, layer: 'final', includeBos: true, batchTokens: o.batchTokens,
+    })];
+  }
+  return out;
+}

@@ -1,0 +1,102 @@
+// loadModel: config.json + safetensors checkpoint (+ optional PEFT LoRA merged at load time) -> fp32
+// ModelWeights. Everything is validated (config, shapes, adapter) before the first tensor is read.
+import { loadOpenBlas } from '../backend/cpu/blas.ts';
+import { UserError } from '../errors.ts';
+import { Checkpoint, LINEAR_MODULES, linearPath, linearShape, neededTensors } from './checkpoint.ts';
+import { readConfig } from './config.ts';
+import { firstNonFinite } from './dtype.ts';
+import { loraInfo, mergeLora, openAdapter, type Adapter, type LoraPair } from './lora.ts';
+import type { TensorSource } from './safetensors.ts';
+import type { LayerWeights, LoadedModel, Matrix } from './types.ts';
+
+export interface LoadOptions {
+  /** PEFT adapter directory to merge (W += scale * B @ A). */
+  lora?: string;
+  /** Load only the first n decoder layers (0 <= n <= num_hidden_layers). */
+  maxLayers?: number;
+  /** Called after each tensor: done of total tensors. */
+  onProgress?: (done: number, total: number) => void;
+  /** One-line notes, e.g. "merged LoRA ...". */
+  log?: (msg: string) => void;
+  /**
+   * How to compute W += scale * B @ A: 'auto' (default) uses OpenBLAS sgemm when it loads (about 30x
+   * faster: minutes -> seconds for a 7B adapter), else the float64-accumulating JS reference; 'js' forces
+   * the reference. The two differ only in float32 rounding.
+   */
+  loraMerge?: 'auto' | 'js';
+}
+
+type MergeFn = (w: Matrix, a: Float32Array, b: Float32Array, r: number, scale: number) => void;
+
+/** The merge to use, and its name for the log. */
+function pickMerge(mode: 'auto' | 'js'): [MergeFn, string] {
+  const blas = mode === 'auto' ? loadOpenBlas() : null;
+  if (!blas) return [mergeLora, 'JS reference'];
+  // row-major C[out, in] = scale * B[out, r] @ A[r, in] + 1 * C
+  return [(w, a, b, r, scale) => blas.sgemm(false, false, w.rows, w.cols, r, scale, b, r, a, w.cols, 1, w.data, w.cols), 'OpenBLAS sgemm'];
+}
+
+/** Read one tensor as fp32 and refuse NaN/Inf, naming tensor and file. */
+function readFinite(src: TensorSource, name: string, file: string): Float32Array {
+  const a = src.read(name);
+  const bad = firstNonFinite(a);
+  if (bad >= 0) throw new UserError(`tensor ${name} in ${file} holds ${a[bad]} at flat index ${bad}; the checkpoint is damaged`);
+  return a;
+}
+
+export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
+  const config = readConfig(dir);
+  const L = config.num_hidden_layers;
+  const n = opts.maxLayers ?? L;
+  if (!Number.isInteger(n) || n < 0 || n > L) throw new UserError(`maxLayers ${n} is out of range: ${dir} has ${L} layers`);
+
+  const ckpt = Checkpoint.open(dir);
+  ckpt.validate(config, n);
+  const adapter: Adapter | null = opts.lora ? openAdapter(opts.lora, config) : null;
+  const pairOf = new Map<string, LoraPair>((adapter?.pairs ?? []).map((p) => [p.module, p]));
+  const [merge, mergeName] = adapter ? pickMerge(opts.loraMerge ?? 'auto') : [mergeLora, ''];
+
+  const total = neededTensors(config, n).length;
+  let done = 0, merged = 0;
+  const tick = () => opts.onProgress?.(++done, total);
+  const vec = (name: string) => {
+    const v = readFinite(ckpt, name, ckpt.fileOf(name).path);
+    tick();
+    return v;
+  };
+  const mat = (name: string, rows: number, cols: number): Matrix => {
+    const m = { rows, cols, data: readFinite(ckpt, name, ckpt.fileOf(name).path) };
+    tick();
+    return m;
+  };
+
+  const H = config.hidden_size;
+  const embed_tokens = mat('model.embed_tokens.weight', config.vocab_size, H); // [V, H]
+  const layers: LayerWeights[] = [];
+  for (let i = 0; i < n; i++) {
+    const lin = {} as Record<(typeof LINEAR_MODULES)[number], Matrix>;
+    for (const m of LINEAR_MODULES) {
+      const [rows, cols] = linearShape(config, m);
+      const w = mat(`${linearPath(i, m)}.weight`, rows, cols);
+      const p = pairOf.get(linearPath(i, m));
+      if (p && adapter) {
+        const a = readFinite(adapter.source, p.keyA, adapter.file); // [r, in]
+        const b = readFinite(adapter.source, p.keyB, adapter.file); // [out, r]
+        merge(w, a, b, p.r, p.scale);
+        merged++;
+      }
+      lin[m] = w;
+    }
+    layers.push({
+      input_layernorm: vec(`model.layers.${i}.input_layernorm.weight`),                   // [H]
+      post_attention_layernorm: vec(`model.layers.${i}.post_attention_layernorm.weight`), // [H]
+      ...lin,
+    });
+  }
+  const norm = vec('model.norm.weight'); // [H]
+
+  const lora = adapter ? loraInfo(adapter, merged) : null;
+  if (lora)
+    opts.log?.(`merged LoRA ${lora.dir} (${lora.format}, r=${lora.r}, alpha=${lora.lora_alpha}, scale=${lora.scale}) into ${merged} tensors with ${mergeName}`);
+  return { dir, config, weights: { embed_tokens, layers, norm }, lora, fingerprint: ckpt.fingerprint };
+}
