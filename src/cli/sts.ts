@@ -17,6 +17,7 @@ interface StsArgs extends ModelArgs {
   label?: string;
   'compare-paper': boolean;
   'sentence-stats': boolean;
+  'group-size': number;
 }
 
 export const stsCommand: CommandModule<object, StsArgs> = {
@@ -29,7 +30,8 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     .option('out', { type: 'string', describe: 'results file (default reports/sts-<label>.json)' })
     .option('label', { type: 'string', describe: 'configuration name in tables and figures' })
     .option('compare-paper', { type: 'boolean', default: false, describe: "print BeLLM's published numbers and the deltas beside the table" })
-    .option('sentence-stats', { type: 'boolean', default: true, describe: 'compute pivot-spearman on STS-B test for the box plots' }) as never,
+    .option('sentence-stats', { type: 'boolean', default: true, describe: 'compute pivot-spearman and group-spearman on STS-B test for the box plots' })
+    .option('group-size', { type: 'number', default: 100, describe: 'pairs per group for group-spearman' }) as never,
   handler: async (a) => {
     const tasks = a.tasks.flatMap((t) => t.split(',')).filter(Boolean);
     const settings = settingsFrom(a);
@@ -40,7 +42,7 @@ export const stsCommand: CommandModule<object, StsArgs> = {
       billmStartIndex: startIndexFrom(a['billm-start-index'], L), nLayers: nLayersFrom(a['n-layers'], L),
       cacheDir: a.cache ? a['cache-dir'] : null,
       batchTokens: positiveInt('batch-tokens', a['batch-tokens']), batchSize: positiveInt('batch-size', a['batch-size']),
-      label: a.label, sentenceStats: a['sentence-stats'], quiet: a.quiet, loadSeconds,
+      label: a.label, sentenceStats: a['sentence-stats'], groupSize: positiveInt('group-size', a['group-size']), quiet: a.quiet, loadSeconds,
     });
     const out = a.out ?? join('reports', `sts-${results.label.replace(/[^\w.+-]+/g, '_')}.json`);
     mkdirSync(dirname(out), { recursive: true });

@@ -71,6 +71,10 @@ export interface GroupSpearman {
   dropped: number;              // pairs left out: n mod groupSize
 }
 
+export const GROUP_SPEARMAN_DEFINITION =
+  'group-spearman (our definition): Spearman between predicted cosine and gold within disjoint groups of pairs, ' +
+  'drawn by a seeded shuffle of the test pairs (last incomplete group dropped); one value per group';
+
 export const GROUP_SPEARMAN_DEFAULTS = { groupSize: 100, seed: 1111 } as const; // 1111: SentEval's seed
 
 /** Spearman within disjoint random groups of pairs (see the header); gold and pred are parallel arrays. */

@@ -11,7 +11,8 @@ import { allSentences } from '../tasks/load.ts';
 import type { SweepMode } from './layers.ts';
 import { info, progressBar } from './progress.ts';
 import type { DegradeResults, DegradeRow, RunSettings } from './results.ts';
-import { scoreTask, tableRecord } from './score.ts';
+import { stsTableRow } from '../report/format.ts';
+import { scoreTask } from './score.ts';
 import { defaultLabel, loadTasks } from './sts.ts';
 import { sweepBatch, sweepCost } from './sweep.ts';
 import { provenance } from './setup.ts';
@@ -111,7 +112,7 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
   for (const k of todo) {
     const cache = caches.get(k)!;
     const results = tasks.map((t) => scoreTask(t, (s) => cache.get(s)!, false));
-    rows.push({ k, tasks: results, table: tableRecord(results) });
+    rows.push({ k, tasks: results, table: stsTableRow(results) });
     writeAtomic(o.out, finish(base()));
   }
   const final = finish(base());

@@ -1,7 +1,6 @@
 // Embeddings -> SentEval scores for one task (cosine per pair, then src/eval's aggregation).
 import { cosine } from '../eval/cosine.ts';
 import { evaluateTask } from '../eval/sts.ts';
-import { pyFixed2 } from '../eval/table.ts';
 import { scoredSubsets, type LoadedTask } from '../tasks/load.ts';
 import type { TaskResult } from './results.ts';
 
@@ -21,14 +20,3 @@ export function scoreTask(task: LoadedTask, vec: (sentence: string) => Float32Ar
   };
 }
 
-/**
- * The results-file table row: label -> Spearman x100 as printed ('%.2f'), and Avg = the mean of the
- * printed numbers of the tasks that ran (with all seven, exactly SimCSE's average).
- */
-export function tableRecord(results: readonly TaskResult[]): Record<string, number> {
-  const row: Record<string, number> = {};
-  for (const r of results) row[r.label] = Number(pyFixed2(r.main * 100));
-  const vals = Object.values(row);
-  row.Avg = Number(pyFixed2(vals.reduce((a, b) => a + b, 0) / vals.length));
-  return row;
-}

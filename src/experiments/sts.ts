@@ -7,8 +7,10 @@ import { allSentences, loadTask, scoredSubsets, type LoadedTask } from '../tasks
 import { getTask, TASK_ORDER } from '../tasks/registry.ts';
 import { progressBar } from './progress.ts';
 import type { RunSettings, StsResults } from './results.ts';
-import { scoreTask, tableRecord } from './score.ts';
+import { stsTableRow } from '../report/format.ts';
+import { scoreTask } from './score.ts';
 import { pivotSpearmanStat } from './sentence-stats.ts';
+import { GROUP_SPEARMAN_DEFINITION, groupSpearman } from '../eval/sentence-level.ts';
 import { provenance } from './setup.ts';
 
 export interface StsOptions {
@@ -22,6 +24,8 @@ export interface StsOptions {
   batchSize?: number;
   label?: string;
   sentenceStats: boolean;
+  /** group-spearman group size (pairs per group). */
+  groupSize?: number;
   quiet: boolean;
   loadSeconds?: number;
 }
@@ -96,15 +100,22 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
     provenance: provenance(e, o.dataDir, tasks.map((t) => t.spec)),
     settings,
     tasks: results,
-    table: tableRecord(results),
+    table: stsTableRow(results),
     timings: { loadSeconds: o.loadSeconds ?? 0, embedSeconds, sentences: sentences.length, sentencesPerSecond: sentences.length / embedSeconds },
   };
   const stsb = tasks.find((t) => t.spec.name === 'STSBenchmark');
   if (o.sentenceStats && stsb) {
-    const stsbSentences = allSentences(stsb);
-    out.sentenceStats = [pivotSpearmanStat(e, stsbSentences, 'STSBenchmark', o.settings, {
-      billmStartIndex: o.billmStartIndex, nLayers: o.nLayers, layer: 'final', includeBos: true, batchTokens: o.batchTokens,
-    })];
+    const r = results.find((x) => x.task === 'STSBenchmark')!;
+    const g = groupSpearman(r.pairs!.map((p) => p.gold), r.pairs!.map((p) => p.pred), { groupSize: o.groupSize ?? 100 });
+    out.sentenceStats = [
+      pivotSpearmanStat(e, allSentences(stsb), 'STSBenchmark', o.settings, {
+        billmStartIndex: o.billmStartIndex, nLayers: o.nLayers, layer: 'final', includeBos: true, batchTokens: o.batchTokens,
+      }),
+      {
+        statistic: 'group-spearman', definition: GROUP_SPEARMAN_DEFINITION, task: 'STSBenchmark', values: g.values,
+        options: { groupSize: g.groupSize, seed: g.seed, dropped: g.dropped },
+      },
+    ];
   }
   return out;
 }

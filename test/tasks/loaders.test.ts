@@ -129,3 +129,12 @@ test('a missing file is a one-line UserError naming the path and the fix', (t) =
   const err = t.throws(() => loadTask('STS13', dir), { instanceOf: UserError });
   t.is(err!.message, `missing task file ${join(dir, 'STS/STS13-en-test/STS.input.FNWN.txt')}: run \`bellm-bench data fetch\` or pass --data-dir <folder holding STS/ and SICK/>`);
 });
+
+test('STS input and gold files must have the same number of lines, and two sentences a line', (t) => {
+  const gs = 'STS/STS13-en-test/STS.gs.FNWN.txt';
+  const short = alteredCopy('STS13', gs, (s) => s.split('\n').slice(1).join('\n'));
+  t.throws(() => loadTask('STS13', short), { instanceOf: UserError, message: /STS\.input\.FNWN\.txt has 189 lines but .*STS\.gs\.FNWN\.txt has 188/ });
+  const input = 'STS/STS13-en-test/STS.input.OnWN.txt';
+  const tab = alteredCopy('STS13', input, (s) => s.replace('\t', '\tx\t'));
+  t.throws(() => loadTask('STS13', tab), { instanceOf: UserError, message: /STS\.input\.OnWN\.txt:1: expected 2 tab-separated sentences, found 3 columns/ });
+});

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The CI reproduction run (issue 5): sts and degrade --layers 0..4 on the tiny fixture model, with and
+# without its LoRA adapter, over all 7 real STS tasks, then the report.
+#   scripts/reproduce-tiny.sh OUT_DIR [SHARED_DIR]
+# Everything runs with a fresh embedding cache inside OUT_DIR, so two runs share no work.
+set -euo pipefail
+out=${1:?usage: scripts/reproduce-tiny.sh OUT_DIR [SHARED_DIR]}
+shared=${2:-../shared}
+fx=$shared/fixtures
+bb=(node bin/bellm-bench.js --data-dir "$shared/data/senteval" --quiet)
+mkdir -p "$out"
+common=(--cache-dir "$out/cache" --device cpu)
+"${bb[@]}" sts --model "$fx/tiny-llama" "${common[@]}" --label tiny-llama --out "$out/sts-tiny.json"
+"${bb[@]}" sts --model "$fx/tiny-llama" --lora "$fx/tiny-lora" "${common[@]}" --label tiny-llama+lora --out "$out/sts-tiny-lora.json"
+"${bb[@]}" sts --model "$fx/tiny-llama" --lora "$fx/tiny-lora" --billm-start-index 2 "${common[@]}" --label "tiny-llama+lora k=2" --out "$out/sts-tiny-lora-k2.json"
+"${bb[@]}" degrade --model "$fx/tiny-llama" --layers 0..4 "${common[@]}" --label tiny-llama --out "$out/degrade-tiny.json"
+"${bb[@]}" degrade --model "$fx/tiny-llama" --lora "$fx/tiny-lora" --layers 0..4 "${common[@]}" --label tiny-llama+lora --out "$out/degrade-tiny-lora.json"
+rm -rf "$out/cache"
+"${bb[@]}" report "$out"/sts-tiny.json "$out"/sts-tiny-lora.json "$out"/sts-tiny-lora-k2.json "$out"/degrade-tiny.json "$out"/degrade-tiny-lora.json \
+  --compare-paper --out "$out/report" --title "bellm-bench on the tiny fixture model (random weights: numbers test the pipeline, not a model)"
