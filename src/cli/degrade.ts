@@ -6,6 +6,7 @@ import { runDegrade } from '../experiments/degrade.ts';
 import { parseLayers, parseShard, shardLayers, type SweepMode } from '../experiments/layers.ts';
 import { info } from '../experiments/progress.ts';
 import { openEmbedder } from '../experiments/setup.ts';
+import { loadTasks } from '../experiments/sts.ts';
 import { TASK_ORDER } from '../tasks/registry.ts';
 import { positiveInt, settingsFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 
@@ -32,6 +33,7 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
     const tasks = a.tasks.flatMap((t) => t.split(',')).filter(Boolean);
     const settings = settingsFrom(a);
     const shard = a.shard ? parseShard(a.shard) : null;
+    const loaded = loadTasks(tasks, a['data-dir']);
     const { embedder } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
     const L = embedder.decoder.numLayers;
     const all = parseLayers(a.layers ?? (a.mode === 'truncate' ? `1..${L}` : `0..${L}`), L, a.mode);
@@ -40,7 +42,7 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
     const out = a.out ?? join('reports', `degrade-${label.replace(/[^\w.+-]+/g, '_')}${shard ? `.shard${shard.index}of${shard.count}` : ''}.json`);
     mkdirSync(dirname(out), { recursive: true });
     const r = runDegrade(embedder, {
-      tasks, dataDir: a['data-dir'], settings, mode: a.mode, layers, allLayers: all, shard, out,
+      tasks: loaded, dataDir: a['data-dir'], settings, mode: a.mode, layers, allLayers: all, shard, out,
       cacheDir: a['cache-dir'], batchTokens: positiveInt('batch-tokens', a['batch-tokens']), label, quiet: a.quiet,
     });
     const rows = r.rows.map((row) => ({ label: `k=${row.k}`, scores: Object.fromEntries(row.tasks.map((t) => [t.label, t.main])) }));

@@ -5,7 +5,7 @@ import { formatStsTable } from '../eval/table.ts';
 import { writeAtomic } from '../experiments/degrade.ts';
 import { info } from '../experiments/progress.ts';
 import { openEmbedder } from '../experiments/setup.ts';
-import { runSts } from '../experiments/sts.ts';
+import { loadTasks, runSts } from '../experiments/sts.ts';
 import { TASK_ORDER } from '../tasks/registry.ts';
 import { nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 
@@ -35,10 +35,11 @@ export const stsCommand: CommandModule<object, StsArgs> = {
   handler: async (a) => {
     const tasks = a.tasks.flatMap((t) => t.split(',')).filter(Boolean);
     const settings = settingsFrom(a);
+    const loaded = loadTasks(tasks, a['data-dir']);
     const { embedder, loadSeconds } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
     const L = embedder.decoder.numLayers;
     const results = runSts(embedder, {
-      tasks, dataDir: a['data-dir'], settings,
+      tasks: loaded, dataDir: a['data-dir'], settings,
       billmStartIndex: startIndexFrom(a['billm-start-index'], L), nLayers: nLayersFrom(a['n-layers'], L),
       cacheDir: a.cache ? a['cache-dir'] : null,
       batchTokens: positiveInt('batch-tokens', a['batch-tokens']), batchSize: positiveInt('batch-size', a['batch-size']),

@@ -7,19 +7,20 @@ import type { Embedder, RunOptions } from '../model/embedder.ts';
 import { planBatches, tokenizeAll } from '../model/embedder.ts';
 import { EmbeddingCache } from '../model/embedding-cache.ts';
 import type { EmbedSettings } from '../model/presets.ts';
-import { allSentences } from '../tasks/load.ts';
+import { allSentences, type LoadedTask } from '../tasks/load.ts';
 import type { SweepMode } from './layers.ts';
 import { info, progressBar } from './progress.ts';
 import type { DegradeResults, DegradeRow, RunSettings } from './results.ts';
 import { stsTableRow } from '../report/format.ts';
 import { scoreTask } from './score.ts';
-import { defaultLabel, loadTasks } from './sts.ts';
+import { defaultLabel } from './sts.ts';
 import { sweepBatch, sweepCost } from './sweep.ts';
 import { provenance } from './setup.ts';
 import { turningPoint } from './turning-point.ts';
 
 export interface DegradeOptions {
-  tasks: readonly string[];
+  /** Loaded before the model, so bad task names or missing files fail fast. */
+  tasks: readonly LoadedTask[];
   dataDir: string;
   settings: EmbedSettings & { preset: string };
   mode: SweepMode;
@@ -62,7 +63,7 @@ export function writeAtomic(path: string, data: unknown): void {
 export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
   if (o.settings.mask === 'billm') throw new UserError('degrade does not support --billm-mask-compat (results would depend on batch composition)');
   const L = e.decoder.numLayers;
-  const tasks = loadTasks(o.tasks, o.dataDir);
+  const tasks = o.tasks;
   const sentences = [...new Set(tasks.flatMap((t) => allSentences(t)))];
   const rows = readExisting(o.out, o).filter((r) => o.layers.includes(r.k));
   const done = new Set(rows.map((r) => r.k));

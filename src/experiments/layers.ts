@@ -23,7 +23,8 @@ export function parseLayers(spec: string, numLayers: number, mode: SweepMode): n
     for (let k = a; k <= b; k++) out.add(k);
   }
   const ks = [...out].sort((x, y) => x - y);
-  const bad = ks.find((k) => k < min || k > numLayers);
+  const top = ks[ks.length - 1];
+  const bad = ks.find((k) => k < min) ?? (top > numLayers ? top : undefined);
   if (bad !== undefined) {
     const meaning = mode === 'truncate' ? 'layers kept' : 'leading causal layers';
     throw new UserError(`${where}: ${bad} is outside ${min}..${numLayers} (${meaning}; the model has ${numLayers} layers)`);

@@ -14,7 +14,8 @@ import { GROUP_SPEARMAN_DEFINITION, groupSpearman } from '../eval/sentence-level
 import { provenance } from './setup.ts';
 
 export interface StsOptions {
-  tasks: readonly string[];
+  /** Loaded before the model, so bad task names or missing files fail fast. */
+  tasks: readonly LoadedTask[];
   dataDir: string;
   settings: EmbedSettings & { preset: string };
   billmStartIndex: number | null;
@@ -70,7 +71,7 @@ function embedCompat(e: Embedder, tasks: readonly LoadedTask[], run: RunOptions)
 }
 
 export function runSts(e: Embedder, o: StsOptions): StsResults {
-  const tasks = loadTasks(o.tasks, o.dataDir);
+  const tasks = o.tasks;
   const run: RunOptions = {
     ...o.settings, billmStartIndex: o.billmStartIndex, nLayers: o.nLayers, cacheDir: o.cacheDir,
     batchTokens: o.batchTokens, batchSize: o.batchSize,

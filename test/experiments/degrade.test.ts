@@ -7,7 +7,7 @@ import { CpuBackend } from '../../src/backend/cpu/backend.ts';
 import { runDegrade, pointOptions, type DegradeOptions } from '../../src/experiments/degrade.ts';
 import { mergeDegrade } from '../../src/experiments/merge.ts';
 import { writeAtomic } from '../../src/experiments/degrade.ts';
-import { runSts } from '../../src/experiments/sts.ts';
+import { loadTasks, runSts } from '../../src/experiments/sts.ts';
 import { sweepBatch, sweepCost } from '../../src/experiments/sweep.ts';
 import { packBatch } from '../../src/model/batch.ts';
 import { Embedder } from '../../src/model/embedder.ts';
@@ -38,9 +38,10 @@ test('sweepBatch: every k equals an independent forward, bit for bit (both modes
 });
 
 const settings = resolveSettings('bellm-degrade', {});
+const stsb = loadTasks(['STSBenchmark'], sentevalDir);
 function opts(out: string, cacheDir: string, layers: number[], extra: Partial<DegradeOptions> = {}): DegradeOptions {
   return {
-    tasks: ['STSBenchmark'], dataDir: sentevalDir, settings, mode: 'bidirectional', layers, allLayers: [0, 1, 2, 3, 4],
+    tasks: stsb, dataDir: sentevalDir, settings, mode: 'bidirectional', layers, allLayers: [0, 1, 2, 3, 4],
     shard: null, out, cacheDir, quiet: true, ...extra,
   };
 }
@@ -53,7 +54,7 @@ test('degrade rows equal independent sts runs; a restart skips finished k; shard
   for (const k of [0, 3, 4]) {
     const po = pointOptions(k, L, 'bidirectional', settings);
     const sts = runSts(e, {
-      tasks: ['STSBenchmark'], dataDir: sentevalDir, settings, billmStartIndex: po.billmStartIndex, nLayers: null,
+      tasks: stsb, dataDir: sentevalDir, settings, billmStartIndex: po.billmStartIndex, nLayers: null,
       cacheDir: null, sentenceStats: false, quiet: true,
     });
     t.deepEqual(full.rows.find((r) => r.k === k)!.table, sts.table, `k=${k}`);

@@ -1,0 +1,307 @@
+// The fast CPU kernels (src/backend/cpu/fast.ts, blas.ts) against their reference twins in kernels.ts,
+// on seeded random inputs: odd sizes, GQA, packed and BiLLM-compat batches, causal and bidirectional.
+// Tolerance: |got - want| <= ABS x max|want| + REL x |want| (fp32 accumulation in another order).
+// No timing here: benchmarks/cpu-throughput/ measures speed.
+import test, { type ExecutionContext } from 'ava';
+import { loadOpenBlas, minInvariantRows, openBlasCandidates, openBlasMatmul } from '../../src/backend/cpu/blas.ts';
+import { CpuBackend } from '../../src/backend/cpu/backend.ts';
+import {
+  attentionFast, AttentionScratch, BufferPool, fastExp, matmulBlocked, RopeTable, rmsnormFast, ropeFast, siluMulFast,
+} from '../../src/backend/cpu/fast.ts';
+import { attentionRef, matmulRef, rmsnormRef, ropeRef, siluMulRef } from '../../src/backend/cpu/kernels.ts';
+import { checkCpuMemory, estimateCpuMemory } from '../../src/backend/cpu/memory.ts';
+import type { MaskMode, PackedBatch } from '../../src/backend/ops.ts';
+import { packBatch, packBatchBillmCompat } from '../../src/model/batch.ts';
+import { Decoder } from '../../src/model/decoder.ts';
+import type { LlamaConfig, ModelWeights } from '../../src/model/types.ts';
+import { UserError } from '../../src/errors.ts';
+
+const EPS = 1.2e-7;       // fp32
+const ABS = 64 * EPS;     // of the largest reference value
+const REL = 16 * EPS;
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+function rand(n: number, seed: number, scale = 1): Float32Array {
+  const r = rng(seed);
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = (2 * r() - 1) * scale;
+  return a;
+}
+
+/** null when every element is within tolerance, else op, shape, max diff and the first bad index. */
+function mismatch(label: string, got: Float32Array, want: Float32Array, abs = ABS, rel = REL): string | null {
+  if (got.length !== want.length) return `${label}: ${got.length} values, expected ${want.length}`;
+  let maxAbs = 0;
+  for (let i = 0; i < want.length; i++) if (Number.isFinite(want[i])) maxAbs = Math.max(maxAbs, Math.abs(want[i]));
+  let maxDiff = 0, first = -1, bad = 0;
+  for (let i = 0; i < want.length; i++) {
+    if (Object.is(got[i], want[i]) || got[i] === want[i]) continue; // also equal infinities
+    const d = Math.abs(got[i] - want[i]);
+    if (!(d <= maxDiff)) maxDiff = d;
+    if (!(d <= abs * maxAbs + rel * Math.abs(want[i]))) { bad++; if (first < 0) first = i; }
+  }
+  if (bad === 0) return null;
+  return `${label}: ${bad} of ${want.length} values off, max |diff| ${maxDiff.toExponential(3)} (max |ref| ${maxAbs.toExponential(3)}), first bad [${first}]: got ${got[first]}, want ${want[first]}`;
+}
+const ok = (t: ExecutionContext, m: string | null): void => { t.is(m, null); };
+
+const blas = loadOpenBlas();
+const noBlas = `OpenBLAS not found (${openBlasCandidates().join(', ')}): install libopenblas0-pthread`;
+
+// ---------------------------------------------------------------------------------------------
+const MATMUL_SHAPES: [number, number, number][] = [
+  [1, 1, 1], [1, 7, 5], [3, 5, 7], [4, 4, 4], [5, 13, 9], [17, 33, 65], [64, 64, 64], [7, 1000, 13], [130, 520, 9], [33, 600, 130],
+];
+
+test('matmulBlocked (TypeScript fallback) equals matmulRef: odd sizes and K blocks', (t) => {
+  for (const [N, K, O] of MATMUL_SHAPES) {
+    const x = rand(N * K, N * 31 + K), w = rand(O * K, O * 17 + K);
+    const want = new Float32Array(N * O), got = new Float32Array(N * O).fill(NaN);
+    matmulRef(x, w, N, K, O, want);
+    matmulBlocked(x, w, N, K, O, got);
+    ok(t, mismatch(`matmulBlocked [${N}x${K}]x[${O}x${K}]^T`, got, want));
+  }
+});
+
+test('OpenBLAS sgemm matmul equals matmulRef: odd sizes', (t) => {
+  if (!blas) return t.pass(`skipped: ${noBlas}`);
+  const mm = openBlasMatmul(blas);
+  for (const [N, K, O] of MATMUL_SHAPES) {
+    const x = rand(N * K, N * 31 + K), w = rand(O * K, O * 17 + K);
+    const want = new Float32Array(N * O), got = new Float32Array(N * O).fill(NaN);
+    matmulRef(x, w, N, K, O, want);
+    mm(x, w, N, K, O, got);
+    ok(t, mismatch(`openblas [${N}x${K}]x[${O}x${K}]^T`, got, want));
+  }
+});
+
+test('OpenBLAS matmul: a row gives the same bits alone or inside any batch (model shapes)', (t) => {
+  if (!blas) return t.pass(`skipped: ${noBlas}`);
+  const mm = openBlasMatmul(blas);
+  // tiny fixture (H 64, KV width 32, MLP 176), the 100M config (768, 2048), odd ones
+  const shapes: [number, number][] = [[64, 64], [64, 32], [64, 176], [176, 64], [768, 768], [768, 2048], [2048, 768], [40, 16], [16, 40]];
+  for (const [K, O] of shapes) {
+    const Mmax = 600;
+    const x = rand(Mmax * K, K + O), w = rand(O * K, K * O);
+    const full = new Float32Array(Mmax * O);
+    mm(x, w, Mmax, K, O, full);
+    for (const [off, M] of [[0, 1], [3, 1], [5, 2], [7, 5], [11, 17], [0, 19], [2, 40], [100, 301], [1, 599]]) {
+      const out = new Float32Array(M * O);
+      mm(x.subarray(off * K), w, M, K, O, out);
+      const want = full.subarray(off * O, (off + M) * O);
+      let firstDiff = -1;
+      for (let i = 0; i < out.length && firstDiff < 0; i++) if (out[i] !== want[i]) firstDiff = i;
+      t.is(firstDiff, -1, `K ${K}, O ${O}: rows ${off}..${off + M - 1} computed as a batch of ${M} differ from the batch of ${Mmax} at [${firstDiff}] (minInvariantRows ${minInvariantRows(K, O)})`);
+    }
+  }
+});
+
+test('OpenBLAS sgemm with strided views (attention layout: lda/ldb/ldc wider than the matrix)', (t) => {
+  if (!blas) return t.pass(`skipped: ${noBlas}`);
+  const T = 11, D = 8, W = 40, off = 13;
+  const q = rand(T * W + off, 1), k = rand(T * W + off, 2);
+  const S = new Float32Array(T * T);
+  blas.sgemm(false, true, T, T, D, 0.5, q.subarray(off), W, k.subarray(off), W, 0, S, T);
+  const want = new Float32Array(T * T);
+  for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) {
+    let s = 0;
+    for (let c = 0; c < D; c++) s += q[off + i * W + c] * k[off + j * W + c];
+    want[i * T + j] = 0.5 * s;
+  }
+  ok(t, mismatch('sgemm strided QK^T', S, want));
+});
+
+// ---------------------------------------------------------------------------------------------
+test('rmsnormFast equals rmsnormRef (odd widths, tiny and large values)', (t) => {
+  for (const [N, H] of [[1, 1], [3, 7], [5, 64], [2, 769], [9, 4096]]) {
+    for (const scale of [1e-3, 1, 300]) {
+      const x = rand(N * H, N + H, scale), w = rand(H, H, 2);
+      const want = new Float32Array(N * H), got = new Float32Array(N * H).fill(NaN);
+      rmsnormRef(x, w, N, H, 1e-5, want);
+      rmsnormFast(x, w, N, H, 1e-5, got);
+      ok(t, mismatch(`rmsnorm [${N}, ${H}] scale ${scale}`, got, want));
+    }
+  }
+});
+
+test('ropeFast with cached tables equals ropeRef bit for bit (positions beyond the first table, GQA widths)', (t) => {
+  for (const [nHeads, D, theta] of [[3, 16, 10000], [4, 64, 10000], [2, 128, 500000], [1, 2, 10000]]) {
+    const table = new RopeTable(D, theta, 16); // small on purpose: must grow
+    for (const positions of [Int32Array.from([0, 1, 2, 3]), Int32Array.from([5, 0, 17, 300, 2, 1023, 40]), Int32Array.from({ length: 70 }, (_, i) => i % 35)]) {
+      const x = rand(positions.length * nHeads * D, D + positions.length, 3);
+      const want = x.slice(), got = x.slice();
+      ropeRef(want, positions, nHeads, D, theta);
+      ropeFast(got, positions, nHeads, table);
+      t.deepEqual(got, want, `rope nHeads ${nHeads} D ${D} theta ${theta} positions ${positions.length}`);
+    }
+  }
+  t.throws(() => new RopeTable(15, 10000), { message: /even/ });
+});
+
+test('fastExp is Math.exp to float32 precision on [-88, 88], and Math.exp outside', (t) => {
+  let worst = 0;
+  for (let y = -88; y <= 88; y += 0.00731) worst = Math.max(worst, Math.abs(fastExp(y) / Math.exp(y) - 1));
+  t.true(worst < 1e-9, `max relative error ${worst}`);
+  t.is(fastExp(0), 1);
+  for (const y of [-1000, -88.5, 88.5, 1000, -Infinity, Infinity]) t.is(fastExp(y), Math.exp(y));
+  t.true(Number.isNaN(fastExp(NaN)));
+});
+
+test('siluMulFast equals siluMulRef (including extreme gates and signed zero)', (t) => {
+  const n = 10007;
+  const g = rand(n, 5, 12), u = rand(n, 6, 2);
+  g.set([0, -0, 1e-30, -1e-30, 88, -88, 89, -89, 200, -200, 1e4, -1e4, 3.4e38, -3.4e38], 0);
+  const want = new Float32Array(n), got = new Float32Array(n).fill(NaN);
+  siluMulRef(g, u, want);
+  siluMulFast(g, u, got);
+  ok(t, mismatch('siluMul', got, want, 0, 16 * EPS)); // relative per element, no absolute slack
+});
+
+// ---------------------------------------------------------------------------------------------
+interface AttnCase { name: string; batch: PackedBatch; nH: number; nKV: number; D: number }
+function attnCases(): AttnCase[] {
+  const seqs = (lens: number[]) => lens.map((L, s) => Array.from({ length: L }, (_, i) => (s * 131 + i * 7) % 1000 + 1));
+  const packed = packBatch(seqs([1, 2, 7, 16, 33, 70]));
+  const compat = packBatchBillmCompat(seqs([3, 20, 1, 17]), 0); // right padding to 20, pad keys visible in bidirectional layers
+  const compatHidden: PackedBatch = { ...compat, padKeysVisibleInBidirectional: false };
+  return [
+    { name: 'packed, MHA', batch: packed, nH: 3, nKV: 3, D: 16 },
+    { name: 'packed, GQA 4/2', batch: packed, nH: 4, nKV: 2, D: 64 },
+    { name: 'packed, MQA 6/1, odd head dim', batch: packed, nH: 6, nKV: 1, D: 10 },
+    { name: 'packed, head dim 128', batch: packBatch(seqs([19, 5])), nH: 2, nKV: 1, D: 128 },
+    { name: 'compat padding (pad keys visible)', batch: compat, nH: 4, nKV: 2, D: 16 },
+    { name: 'padding, pad keys masked', batch: compatHidden, nH: 4, nKV: 2, D: 16 },
+  ];
+}
+
+for (const path of ['JS loops', 'sgemm'] as const) {
+  test(`attentionFast (${path}) equals attentionRef: varlen, GQA, compat padding, causal and bidirectional`, (t) => {
+    if (path === 'sgemm' && !blas) return t.pass(`skipped: ${noBlas}`);
+    const scratch = new AttentionScratch();
+    for (const c of attnCases()) {
+      const N = c.batch.starts[c.batch.count];
+      for (const mask of ['causal', 'bidirectional'] as MaskMode[]) {
+        const q = rand(N * c.nH * c.D, N + c.D, 2), k = rand(N * c.nKV * c.D, N + 1, 2), v = rand(N * c.nKV * c.D, N + 2);
+        const want = new Float32Array(N * c.nH * c.D), got = new Float32Array(N * c.nH * c.D).fill(NaN);
+        attentionRef(q, k, v, c.batch, c.nH, c.nKV, c.D, mask, want);
+        attentionFast(q, k, v, c.batch, c.nH, c.nKV, c.D, mask, got, path === 'sgemm' ? blas : null, scratch, path === 'sgemm' ? 1 : Infinity);
+        ok(t, mismatch(`attention ${path} ${c.name} ${mask} [N ${N}, nH ${c.nH}, nKV ${c.nKV}, D ${c.D}]`, got, want));
+      }
+    }
+  });
+}
+
+test('attentionFast with a large scale spread (softmax saturates) still equals attentionRef', (t) => {
+  const batch = packBatch([Array.from({ length: 40 }, (_, i) => i + 1)]);
+  const q = rand(40 * 64, 1, 30), k = rand(40 * 64, 2, 30), v = rand(40 * 64, 3);
+  for (const b of blas ? [null, blas] : [null]) {
+    const want = new Float32Array(40 * 64), got = new Float32Array(40 * 64);
+    attentionRef(q, k, v, batch, 1, 1, 64, 'causal', want);
+    attentionFast(q, k, v, batch, 1, 1, 64, 'causal', got, b, new AttentionScratch(), 1);
+    ok(t, mismatch(`attention saturated (${b ? 'sgemm' : 'js'})`, got, want));
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+test('BufferPool: reuses given-back buffers, ignores foreign ones and double gives', (t) => {
+  const p = new BufferPool();
+  const a = p.take(5000);
+  t.is(a.length, 5000);
+  p.give(a);
+  p.give(a); // ignored
+  const b = p.take(4990); // same bucket
+  t.is(b.buffer, a.buffer);
+  const c = p.take(4990);
+  t.not(c.buffer, a.buffer); // only one was pooled
+  p.give(new Float32Array(5000)); // not the pool's: ignored
+  t.is(p.pooledBytes, 0);
+  t.true(BufferPool.bucket(5000) >= 5000 && BufferPool.bucket(5000) <= 5000 * 1.125 + 1);
+});
+
+// ---------------------------------------------------------------------------------------------
+function tinyModel(seed: number): { config: LlamaConfig; weights: ModelWeights } {
+  const config: LlamaConfig = {
+    model_type: 'llama', hidden_size: 48, intermediate_size: 100, num_hidden_layers: 3, num_attention_heads: 6,
+    num_key_value_heads: 2, head_dim: 8, rms_norm_eps: 1e-5, rope_theta: 10000, vocab_size: 300,
+    max_position_embeddings: 512, torch_dtype: 'float32', bos_token_id: 1, pad_token_id: 0,
+  };
+  let s = seed;
+  const m = (rows: number, cols: number) => ({ rows, cols, data: rand(rows * cols, s++, 1 / Math.sqrt(cols)) });
+  const v = (n: number) => rand(n, s++, 0.2).map((x) => 1 + x);
+  const H = 48, F = 100;
+  return {
+    config,
+    weights: {
+      embed_tokens: m(300, H), norm: v(H),
+      layers: Array.from({ length: 3 }, () => ({
+        input_layernorm: v(H), q_proj: m(48, H), k_proj: m(16, H), v_proj: m(16, H), o_proj: m(H, 48),
+        post_attention_layernorm: v(H), gate_proj: m(F, H), up_proj: m(F, H), down_proj: m(H, F),
+      })),
+    },
+  };
+}
+
+test('decoder on the fast builds (openblas, js) equals the reference build: packed and compat batches, every pooling', (t) => {
+  const { config, weights } = tinyModel(7);
+  const seqs = [5, 1, 23, 40, 17, 2].map((L, s) => Array.from({ length: L }, (_, i) => (s * 37 + i * 11) % 299 + 1));
+  const ref = new Decoder(new CpuBackend({ reference: true }), config, weights);
+  const builds = [new CpuBackend({ blas: 'js' }), ...(blas ? [new CpuBackend({ blas: 'openblas' })] : [])];
+  for (const b of builds) {
+    const dec = new Decoder(b, config, weights);
+    for (const [label, batch] of [['packed', packBatch(seqs)], ['compat', packBatchBillmCompat(seqs, 0)]] as const) {
+      for (const k of [null, 0, 2]) {
+        const want = ref.forward(batch, { billmStartIndex: k, poolings: ['last', 'avg', 'first', 'weighted'] });
+        const got = dec.forward(batch, { billmStartIndex: k, poolings: ['last', 'avg', 'first', 'weighted'] });
+        for (const p of ['last', 'avg', 'first', 'weighted'] as const) {
+          ok(t, mismatch(`${b.name} ${label} k=${k} ${p}`, got[p]!, want[p]!, 1e-5, 0));
+        }
+      }
+    }
+  }
+});
+
+test('backend names say which path runs', (t) => {
+  t.is(new CpuBackend({ reference: true }).name, 'cpu (reference)');
+  t.is(new CpuBackend({ blas: 'js' }).name, 'cpu (js)');
+  t.is(new CpuBackend().name, blas ? 'cpu (openblas)' : 'cpu (js)');
+  t.is(new CpuBackend({ matmul: matmulRef }).name, 'cpu (custom)');
+  t.regex(new CpuBackend().describe(), blas ? /OpenBLAS/ : /no OpenBLAS/);
+  if (!blas) t.throws(() => new CpuBackend({ blas: 'openblas' }), { message: /OpenBLAS not found/ });
+});
+
+// ---------------------------------------------------------------------------------------------
+const LLAMA2_7B: LlamaConfig = {
+  model_type: 'llama', hidden_size: 4096, intermediate_size: 11008, num_hidden_layers: 32, num_attention_heads: 32,
+  num_key_value_heads: 32, head_dim: 128, rms_norm_eps: 1e-5, rope_theta: 10000, vocab_size: 32000,
+  max_position_embeddings: 4096, torch_dtype: 'float16', bos_token_id: 1, pad_token_id: null,
+};
+
+test('memory check: LLaMA-2-7B does not fit a 24 GiB machine on the CPU backend and says so before loading', (t) => {
+  const e = estimateCpuMemory(LLAMA2_7B);
+  t.is(e.params, 6_607_343_616); // 6.74B in the checkpoint minus lm_head (131M)
+  t.is(e.weightBytes, 4 * e.params);
+  t.is(e.checkpointBf16Bytes, 13_476_831_232); // the released checkpoint's size
+  const err = t.throws(() => checkCpuMemory(LLAMA2_7B, 24 * 2 ** 30), { instanceOf: UserError });
+  t.regex(err!.message, /needs about 2[78]\.\d GB/);
+  t.regex(err!.message, /only 25\.8 GB is available/);
+  t.regex(err!.message, /GPU backend/);
+  // 4 of its 32 layers fit
+  t.true(checkCpuMemory(LLAMA2_7B, 24 * 2 ** 30, { layers: 4 }).ok);
+});
+
+test('memory check: the tiny and 100M configs fit, and the message names needed vs available', (t) => {
+  const small: LlamaConfig = { ...LLAMA2_7B, hidden_size: 768, intermediate_size: 2048, num_hidden_layers: 12, num_attention_heads: 12, num_key_value_heads: 12, head_dim: 64 };
+  const r = checkCpuMemory(small, 8 * 2 ** 30);
+  t.true(r.ok);
+  t.regex(r.message, /needs about [\d.]+ GB .* available/);
+  t.throws(() => checkCpuMemory(small, 2 ** 28), { message: /needs about .* but only 0\.3 GB is available/ });
+});

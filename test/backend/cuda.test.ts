@@ -1,0 +1,455 @@
+// The CUDA backend against the CPU reference (llm.c's check-against-the-CPU, tfjs's one suite per
+// backend), on seeded random inputs: odd sizes, GQA, causal/bidirectional masks, BiLLM padding compat.
+//
+// Runs on every library that is there (scripts/build-cuda.mjs builds them):
+//   emu   native/cuda/build/libbellm_cuda_emu.so: the same kernel source run on the CPU (emu.h), with a
+//         CPU cuBLAS stand-in loaded through the real dlopen path. Runs anywhere; checks indexing,
+//         tiling, masking, reductions and the GEMM call, not GPU timing or the memory model.
+//   cuda  native/cuda/build/libbellm_cuda.so on a real GPU: skipped, with the reason, without one.
+// Tolerance (llm.c validate_result): |got - want| <= factor * epsilon * (|want| + rms(want)), where
+// epsilon is the backend's (bf16: 2^-7, fp32: 2^-23). bf16 inputs are rounded to bf16 first, so both
+// sides compute from identical values and one bf16 rounding of the output (<= epsilon/2 relative) is
+// what remains. Decoder-level checks use the fixture README's tolerances (fp32: 1e-4 x max|ref| and
+// cosine >= 0.99999; bf16 on a GPU: cosine >= 0.999).
+import { existsSync } from 'node:fs';
+import test from 'ava';
+import type { ExecutionContext } from 'ava';
+import { CpuBackend } from '../../src/backend/cpu/backend.ts';
+import { CudaBackend, CudaTensor, type CudaPrecision } from '../../src/backend/cuda/backend.ts';
+import { libraryPath, loadCudaLibrary, probeCuda, type CudaLib, type LibraryKind } from '../../src/backend/cuda/lib.ts';
+import { POOLINGS, type Act, type Backend, type MaskMode, type PackedBatch } from '../../src/backend/ops.ts';
+import { parseDevice, selectBackend } from '../../src/backend/select.ts';
+import { packBatch, packBatchBillmCompat } from '../../src/model/batch.ts';
+import { Decoder } from '../../src/model/decoder.ts';
+import { loadModel } from '../../src/model/load.ts';
+import type { LlamaConfig, Matrix, ModelWeights } from '../../src/model/types.ts';
+import { fixture, goldens } from '../helpers/shared.ts';
+import { firstFailure } from '../helpers/tolerance.ts';
+
+// ---------------------------------------------------------------------------------------------
+// seeded inputs
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+function normal(n: number, r: () => number, std = 1, mean = 0): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = mean + std * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  return out;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+/** bf16 bits of x: round to nearest even, NaN -> quiet NaN (the rule of bb_f32_to_bf16). */
+function bf16Bits(x: number): number {
+  f32[0] = x;
+  const u = u32[0];
+  if ((u & 0x7f800000) === 0x7f800000 && (u & 0x007fffff) !== 0) return ((u >>> 16) | 0x40) & 0xffff;
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+function bf16Value(bits: number): number {
+  u32[0] = (bits << 16) >>> 0;
+  return f32[0];
+}
+const roundBf16 = (a: Float32Array): Float32Array => a.map((x) => bf16Value(bf16Bits(x)));
+
+// ---------------------------------------------------------------------------------------------
+// comparison
+
+interface Check { ok: boolean; message: string }
+
+/** Element-wise check; the message names the label, mismatches, max diff and the first bad index. */
+function within(label: string, got: Float32Array, want: Float32Array, tolScale: number): Check {
+  if (got.length !== want.length) return { ok: false, message: `${label}: ${got.length} values, expected ${want.length}` };
+  let ss = 0;
+  for (const w of want) ss += w * w;
+  const rms = Math.sqrt(ss / Math.max(1, want.length));
+  let bad = 0, first = -1, maxDiff = 0, maxAt = -1;
+  for (let i = 0; i < want.length; i++) {
+    if (!Number.isFinite(want[i])) continue;          // llm.c skips non-finite references
+    const diff = Math.abs(got[i] - want[i]);
+    if (!(diff <= maxDiff)) { maxDiff = diff; maxAt = i; }
+    if (!(diff <= tolScale * (Math.abs(want[i]) + rms))) {
+      bad++;
+      if (first < 0) first = i;
+    }
+  }
+  if (!bad) return { ok: true, message: `${label}: max |diff| ${maxDiff.toExponential(2)} (rms ${rms.toExponential(2)})` };
+  return {
+    ok: false,
+    message: `${label}: ${bad} of ${want.length} outside ${tolScale.toExponential(2)} x (|want| + rms ${rms.toExponential(2)}); ` +
+      `first bad [${first}] got ${got[first]} want ${want[first]}; max |diff| ${maxDiff.toExponential(3)} at [${maxAt}]`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// the library, host side (no GPU needed)
+
+const KINDS: LibraryKind[] = ['emu', 'cuda'];
+const libs = new Map<LibraryKind, CudaLib>();
+for (const kind of KINDS) {
+  try {
+    libs.set(kind, loadCudaLibrary(kind));
+  } catch (e) {
+    test.skip(`${kind} library: skipped (${(e as Error).message})`, () => {});
+  }
+}
+
+for (const [kind, lib] of libs) {
+  test(`${kind} library: ABI, build info, exported host helpers`, (t) => {
+    t.is(lib.emulated, kind === 'emu');
+    t.regex(lib.buildInfo, kind === 'emu' ? /emulated on the CPU/ : /CUDA \d+\.\d+, sm_80\+sm_90/);
+    t.log(lib.buildInfo);
+  });
+
+  test(`${kind} library: bb_f32_to_bf16 rounds to nearest even like the JS reference, bb_bf16_to_f32 is exact`, (t) => {
+    const r = rng(7);
+    const specials = [0, -0, 1, -1, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -8 + 2 ** -20, 3.4028234663852886e38, -3.4028234663852886e38,
+      Infinity, -Infinity, 1e-40, -1e-42, 2 ** -133, 65504, 0.1, 1 / 3];
+    const src = new Float32Array([...specials, ...normal(5000, r, 100)]);
+    const bits = new Uint16Array(src.length);
+    lib.f32ToBf16(src, bits, src.length);
+    let bad = -1;
+    for (let i = 0; i < src.length && bad < 0; i++) if (bits[i] !== bf16Bits(src[i])) bad = i;
+    t.is(bad, -1, bad >= 0 ? `value ${src[bad]}: library ${bits[bad].toString(16)}, JS ${bf16Bits(src[bad]).toString(16)}` : '');
+    t.is(bits[4], 0x3f80, '1 + 2^-8 is a tie: rounds to even (1.0)');
+    t.is(bits[7], 0x7f80, 'FLT_MAX rounds up to +inf');
+    const nanBits = new Uint16Array(1);
+    lib.f32ToBf16(new Float32Array([NaN]), nanBits, 1);
+    t.true(Number.isNaN(bf16Value(nanBits[0])));
+    const back = new Float32Array(bits.length);
+    lib.bf16ToF32(bits, back, bits.length);
+    t.true(back.every((v, i) => Object.is(v, bf16Value(bits[i]))));
+  });
+
+  test(`${kind} library: bb_attention_plan tiles every sequence in blocks of bb_attention_block_q`, (t) => {
+    const bq = lib.attentionBlockQ();
+    t.true(bq >= 1);
+    const lengths = [1, bq - 1, bq, bq + 1, 3 * bq + 5, 2];
+    const starts = new Int32Array(lengths.length + 1);
+    lengths.forEach((L, s) => (starts[s + 1] = starts[s] + L));
+    const want: number[] = [];
+    lengths.forEach((L, s) => { for (let q0 = 0; q0 < L; q0 += bq) want.push(s, q0); });
+    const tiles = new Int32Array(want.length + 8).fill(-7);
+    t.is(lib.attentionPlan(starts, lengths.length, bq, tiles, want.length / 2 + 4), want.length / 2);
+    t.deepEqual([...tiles.subarray(0, want.length)], want);
+    t.is(lib.attentionPlan(starts, lengths.length, bq, tiles, want.length / 2 - 1), -1);
+    t.regex(lib.lastError(), /more than/);
+    t.is(lib.attentionPlan(new Int32Array([0, 5, 3]), 2, bq, tiles, 100), -1);
+    t.regex(lib.lastError(), /decreases/);
+  });
+}
+
+const realLib = libs.get('cuda');
+const probe = realLib ? probeCuda({ kind: 'cuda' }) : null;
+if (realLib && probe && !probe.ok) {
+  test('cuda library without a usable GPU: probe says why, ops refuse cleanly, --device auto falls back to the CPU', (t) => {
+    t.log(`probe: ${probe.reason}`);
+    t.true(probe.reason.length > 10);
+    t.is(realLib.malloc(64), null);
+    t.regex(realLib.lastError(), /bb_init has not succeeded/);
+    t.throws(() => new CudaBackend({ library: 'cuda' }), { message: /CUDA backend unavailable/ });
+    const sel = selectBackend('auto');
+    t.is(sel.device, 'cpu');
+    t.regex(sel.reason, /CUDA unavailable/);
+    t.throws(() => selectBackend('cuda'), { message: /--device cuda/ });
+  });
+}
+
+test('select: --device parsing and the cpu choice', (t) => {
+  t.is(parseDevice('CUDA'), 'cuda');
+  t.is(parseDevice('auto'), 'auto');
+  t.throws(() => parseDevice('gpu'), { message: /auto, cuda, cpu/ });
+  const sel = selectBackend('cpu');
+  t.is(sel.device, 'cpu');
+  t.true(sel.backend instanceof CpuBackend);
+  t.regex(sel.reason, /cpu/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// the parity suite, once per available backend and precision
+
+interface Target { label: string; make: (p: CudaPrecision) => CudaBackend; lib: CudaLib }
+const targets: Target[] = [];
+const emuLib = libs.get('emu');
+if (emuLib) targets.push({ label: 'emu', lib: emuLib, make: (precision) => new CudaBackend({ library: 'emu', precision }) });
+if (realLib && probe?.ok) {
+  targets.push({ label: 'gpu', lib: realLib, make: (precision) => new CudaBackend({ library: 'cuda', precision }) });
+} else {
+  const why = !realLib ? `${libraryPath('cuda')} not built (run npm run build:cuda)` : probe!.reason;
+  test.skip(`gpu parity suite (CudaBackend on a real GPU vs CPU): skipped, ${why}`, () => {});
+}
+if (!emuLib) test.skip(`emu parity suite: skipped, ${libraryPath('emu')} not built (run node scripts/build-cuda.mjs --emu-only)`, () => {});
+
+const ref = new CpuBackend({ reference: true });
+
+/** Uploads [rows, cols] values as an activation on `b` (through embedding of an identity id list). */
+function act(b: Backend, data: Float32Array, rows: number, cols: number): { x: Act; free: () => void } {
+  const table = b.uploadMatrix({ rows, cols, data });
+  const x = b.embedding(table, Int32Array.from({ length: rows }, (_, i) => i));
+  return { x, free: () => { b.free(x); b.freeWeight(table); } };
+}
+
+function batchOf(lengths: number[]): PackedBatch {
+  return packBatch(lengths.map((L, s) => Array.from({ length: L }, (_, i) => 1 + ((s * 31 + i) % 50))));
+}
+/** Padded batch with pad keys visible or not (the compat layout, with both settings). */
+function paddedBatch(lengths: number[], visible: boolean): PackedBatch {
+  const b = packBatchBillmCompat(lengths.map((L) => Array.from({ length: L }, (_, i) => 2 + i)), 0);
+  return { ...b, padKeysVisibleInBidirectional: visible };
+}
+
+const FACTOR: Record<CudaPrecision, number> = { bf16: 1, fp32: 64 };
+
+for (const target of targets) {
+  for (const precision of ['fp32', 'bf16'] as CudaPrecision[]) {
+    const name = `${target.label} ${precision}`;
+    const prep = (a: Float32Array): Float32Array => (precision === 'bf16' ? roundBf16(a) : a);
+    let cached: CudaBackend | null = null;
+    const backend = (): CudaBackend => (cached ??= target.make(precision));
+    const tol = (): number => FACTOR[precision] * backend().epsilon;
+
+    const expect = (t: ExecutionContext, c: Check): void => {
+      t.true(c.ok, c.message);
+    };
+
+    test.serial(`${name}: embedding, rmsnorm, siluMul, addInPlace, copy, download (odd sizes)`, (t) => {
+      const b = backend();
+      const r = rng(11);
+      for (const [N, H] of [[1, 1], [7, 37], [19, 300], [3, 1029]]) {
+        const V = N + 5;
+        const table = { rows: V, cols: H, data: prep(normal(V * H, r)) };
+        const ids = Int32Array.from({ length: N }, (_, i) => (i * 7 + 3) % V);
+        const w = prep(normal(H, r, 0.3, 1));
+        const [tg, tc] = [b.uploadMatrix(table), ref.uploadMatrix(table)];
+        const [xg, xc] = [b.embedding(tg, ids), ref.embedding(tc, ids)];
+        expect(t, within(`embedding [${N}, ${H}]`, b.download(xg), ref.download(xc), 0));
+        const [wg, wc] = [b.uploadVector(w), ref.uploadVector(w)];
+        const [ng, nc] = [b.rmsnorm(xg, wg, 1e-5), ref.rmsnorm(xc, wc, 1e-5)];
+        expect(t, within(`rmsnorm [${N}, ${H}]`, b.download(ng), ref.download(nc), tol()));
+        const [sg, sc] = [b.siluMul(xg, ng), ref.siluMul(xc, ref.copy(nc))];
+        // the CPU side multiplies by the fp32 rmsnorm output; round it like the GPU stored it
+        const scWant = precision === 'bf16' ? (() => {
+          const g = ref.download(xc), u = roundBf16(ref.download(nc));
+          return g.map((v, i) => (v / (1 + Math.exp(-v))) * u[i]);
+        })() : ref.download(sc);
+        expect(t, within(`siluMul [${N}, ${H}]`, b.download(sg), scWant, tol()));
+        const cg = b.copy(xg);
+        b.addInPlace(xg, xg);
+        const doubled = ref.download(xc).map((v) => 2 * v);
+        expect(t, within(`addInPlace [${N}, ${H}]`, b.download(xg), doubled, tol()));
+        expect(t, within(`copy is independent [${N}, ${H}]`, b.download(cg), ref.download(xc), 0));
+        for (const a of [xg, ng, sg, cg]) b.free(a);
+        b.freeWeight(tg);
+        b.freeWeight(wg);
+      }
+      // silu of large magnitudes: no NaN from exp overflow
+      const big = act(b, prep(new Float32Array([-200, -90, -20, 0, 20, 90, 200, 1e-3])), 1, 8);
+      const one = act(b, new Float32Array(8).fill(1), 1, 8);
+      const s = b.download(b.siluMul(big.x, one.x));
+      t.true(s.every(Number.isFinite), `silu: ${s.join(', ')}`);
+      big.free();
+      one.free();
+    });
+
+    test.serial(`${name}: matmul x W^T (odd shapes, K past one tile)`, (t) => {
+      const b = backend();
+      const r = rng(12);
+      for (const [N, K, O] of [[1, 1, 1], [13, 37, 29], [5, 300, 7], [33, 64, 130], [2, 1000, 3]]) {
+        const x = prep(normal(N * K, r));
+        const W = { rows: O, cols: K, data: prep(normal(O * K, r, 1 / Math.sqrt(K))) };
+        const xg = act(b, x, N, K), xc = act(ref, x, N, K);
+        const [wg, wc] = [b.uploadMatrix(W), ref.uploadMatrix(W)];
+        expect(t, within(`matmul [${N}, ${K}] x [${O}, ${K}]^T`, b.download(b.matmul(xg.x, wg)), ref.download(ref.matmul(xc.x, wc)), tol()));
+        xg.free();
+        b.freeWeight(wg);
+      }
+      const xg = act(b, new Float32Array(6), 2, 3);
+      t.throws(() => b.matmul(xg.x, b.uploadMatrix({ rows: 2, cols: 4, data: new Float32Array(8) })), { message: /matmul: x is \[2, 3\] but W is \[2, 4\]/ });
+    });
+
+    test.serial(`${name}: rope (HF rotate_half), positions past the first table`, (t) => {
+      const b = backend();
+      const r = rng(13);
+      for (const [nH, D, theta] of [[3, 10, 10000], [1, 2, 10000], [4, 128, 500000]]) {
+        const positions = Int32Array.from([0, 1, 2, 5, 17, 300, 1500, 4095, 3]);
+        const N = positions.length;
+        const x = prep(normal(N * nH * D, r));
+        const xg = act(b, x, N, nH * D), xc = act(ref, x, N, nH * D);
+        b.rope(xg.x, positions, nH, D, theta);
+        ref.rope(xc.x, positions, nH, D, theta);
+        expect(t, within(`rope ${nH}x${D} theta ${theta}`, b.download(xg.x), ref.download(xc.x), tol()));
+        xg.free();
+      }
+    });
+
+    const attnCases: { label: string; batch: () => PackedBatch; nH: number; nKV: number; D: number }[] = [
+      { label: 'varlen 1/15/16/17/33/70, GQA 6:2, D 8', batch: () => batchOf([1, 15, 16, 17, 33, 70]), nH: 6, nKV: 2, D: 8 },
+      { label: 'varlen 3/40, MHA 2:2, D 20', batch: () => batchOf([3, 40]), nH: 2, nKV: 2, D: 20 },
+      { label: 'varlen 9/31, MQA 4:1, D 64', batch: () => batchOf([9, 31]), nH: 4, nKV: 1, D: 64 },
+      { label: 'varlen 5/18, GQA 4:2, D 128', batch: () => batchOf([5, 18]), nH: 4, nKV: 2, D: 128 },
+      { label: 'varlen 2/33, 2:1, D 200', batch: () => batchOf([2, 33]), nH: 2, nKV: 1, D: 200 },
+      { label: 'padded 5/20/1 (compat), pad keys visible, GQA 4:2, D 16', batch: () => paddedBatch([5, 20, 1], true), nH: 4, nKV: 2, D: 16 },
+      { label: 'padded 5/20/1, pad keys masked, GQA 4:2, D 16', batch: () => paddedBatch([5, 20, 1], false), nH: 4, nKV: 2, D: 16 },
+    ];
+    for (const c of attnCases) {
+      test.serial(`${name}: attention ${c.label}`, (t) => {
+        const b = backend();
+        const r = rng(14 + c.D);
+        const batch = c.batch();
+        const N = batch.starts[batch.count];
+        const q = prep(normal(N * c.nH * c.D, r, 1.5)), k = prep(normal(N * c.nKV * c.D, r, 1.5)), v = prep(normal(N * c.nKV * c.D, r));
+        const g = [act(b, q, N, c.nH * c.D), act(b, k, N, c.nKV * c.D), act(b, v, N, c.nKV * c.D)];
+        const h = [act(ref, q, N, c.nH * c.D), act(ref, k, N, c.nKV * c.D), act(ref, v, N, c.nKV * c.D)];
+        for (const mask of ['causal', 'bidirectional'] as MaskMode[]) {
+          const shape = { nHeads: c.nH, nKvHeads: c.nKV, headDim: c.D, mask };
+          const og = b.attention(g[0].x, g[1].x, g[2].x, batch, shape);
+          const oc = ref.attention(h[0].x, h[1].x, h[2].x, batch, shape);
+          expect(t, within(`attention ${mask}`, b.download(og), ref.download(oc), tol()));
+          b.free(og);
+        }
+        g.forEach((a) => a.free());
+      });
+    }
+
+    if (target.label === 'emu') {
+      test.serial(`${name}: attention under reversed and shuffled thread schedules (emulator: missing barriers show)`, (t) => {
+        const b = backend();
+        const r = rng(99);
+        const batch = batchOf([37, 4, 16]);
+        const N = batch.starts[batch.count];
+        const [nH, nKV, D] = [4, 2, 48];
+        const q = prep(normal(N * nH * D, r)), k = prep(normal(N * nKV * D, r)), v = prep(normal(N * nKV * D, r));
+        const h = [act(ref, q, N, nH * D), act(ref, k, N, nKV * D), act(ref, v, N, nKV * D)];
+        const want = ref.download(ref.attention(h[0].x, h[1].x, h[2].x, batch, { nHeads: nH, nKvHeads: nKV, headDim: D, mask: 'causal' }));
+        try {
+          for (const order of [1, 2]) {
+            target.lib.check(target.lib.setOption('emu_order', order), 'bb_set_option');
+            const g = [act(b, q, N, nH * D), act(b, k, N, nKV * D), act(b, v, N, nKV * D)];
+            const got = b.download(b.attention(g[0].x, g[1].x, g[2].x, batch, { nHeads: nH, nKvHeads: nKV, headDim: D, mask: 'causal' }));
+            expect(t, within(`attention, schedule ${order === 1 ? 'reversed' : 'shuffled'}`, got, want, tol()));
+            g.forEach((a) => a.free());
+          }
+        } finally {
+          target.lib.setOption('emu_order', 0);
+        }
+      });
+    }
+
+    test.serial(`${name}: pool last/avg/first/weighted over valid tokens (packed and padded)`, (t) => {
+      const b = backend();
+      const r = rng(15);
+      for (const batch of [batchOf([1, 7, 40]), paddedBatch([3, 9, 1], true)]) {
+        const N = batch.starts[batch.count], H = 131;
+        const x = prep(normal(N * H, r));
+        const xg = act(b, x, N, H), xc = act(ref, x, N, H);
+        for (const mode of POOLINGS) {
+          const pg = b.pool(xg.x, batch, mode);
+          t.is((pg as CudaTensor).dtype, 0, 'pooled vectors are fp32');
+          expect(t, within(`pool ${mode}`, b.download(pg), ref.download(ref.pool(xc.x, batch, mode)), FACTOR.fp32 * 2 ** -23));
+          b.free(pg);
+        }
+        xg.free();
+      }
+    });
+
+    test.serial(`${name}: errors name the op (bad id, use after free, shape mismatch)`, (t) => {
+      const b = backend();
+      const table = b.uploadMatrix({ rows: 4, cols: 3, data: new Float32Array(12) });
+      t.throws(() => b.embedding(table, new Int32Array([0, 4])), { message: /token id 4 outside the vocabulary \(size 4\)/ });
+      const x = b.embedding(table, new Int32Array([1, 2]));
+      b.free(x);
+      b.free(x); // idempotent, like the CPU backend
+      t.throws(() => b.download(x), { message: /used after free/ });
+      const y = b.embedding(table, new Int32Array([1, 2, 3]));
+      t.throws(() => b.addInPlace(y, b.embedding(table, new Int32Array([1]))), { message: /addInPlace/ });
+      t.throws(() => b.attention(y, y, y, batchOf([2]), { nHeads: 1, nKvHeads: 1, headDim: 3, mask: 'causal' }), { message: /batch covers rows 0..2, tensor has 3/ });
+      const before = b.memoryStats().liveBytes;
+      const z = b.copy(y);
+      t.true(b.memoryStats().liveBytes > before);
+      b.free(z);
+      t.is(b.memoryStats().liveBytes, before);
+    });
+
+    // A small random LLaMA (GQA, odd MLP width) through the real Decoder on both backends.
+    test.serial(`${name}: decoder forward matches the CPU reference (packed and BiLLM-compat batches, every pooling)`, (t) => {
+      const c: LlamaConfig = {
+        model_type: 'llama', hidden_size: 48, intermediate_size: 100, num_hidden_layers: 3, num_attention_heads: 6,
+        num_key_value_heads: 2, head_dim: 8, rms_norm_eps: 1e-5, rope_theta: 10000, vocab_size: 64,
+        max_position_embeddings: 512, torch_dtype: 'float32', bos_token_id: 1, pad_token_id: 0,
+      };
+      const r = rng(21);
+      const H = c.hidden_size, F = c.intermediate_size, D = c.head_dim;
+      const mat = (rows: number, cols: number): Matrix => ({ rows, cols, data: prep(normal(rows * cols, r, 1 / Math.sqrt(cols))) });
+      const w: ModelWeights = {
+        embed_tokens: { rows: c.vocab_size, cols: H, data: prep(normal(c.vocab_size * H, r)) },
+        norm: prep(normal(H, r, 0.1, 1)),
+        layers: Array.from({ length: c.num_hidden_layers }, () => ({
+          input_layernorm: prep(normal(H, r, 0.1, 1)),
+          q_proj: mat(c.num_attention_heads * D, H), k_proj: mat(c.num_key_value_heads * D, H),
+          v_proj: mat(c.num_key_value_heads * D, H), o_proj: mat(H, c.num_attention_heads * D),
+          post_attention_layernorm: prep(normal(H, r, 0.1, 1)),
+          gate_proj: mat(F, H), up_proj: mat(F, H), down_proj: mat(H, F),
+        })),
+      };
+      const seqs = [[1, 5, 9, 33], [1, 2], [1, ...Array.from({ length: 37 }, (_, i) => 3 + (i * 5) % 60)], [1, 7, 7, 7, 7, 7, 7]];
+      const dg = new Decoder(backend(), c, w);
+      const dc = new Decoder(ref, c, w);
+      const [rel, minCos] = precision === 'fp32' ? [1e-4, 0.99999] : [Infinity, 0.999];
+      for (const [batch, k] of [[packBatch(seqs), null], [packBatch(seqs), 1], [packBatch(seqs), 0], [packBatchBillmCompat(seqs, 0), 1]] as const) {
+        const got = dg.forward(batch, { billmStartIndex: k, poolings: POOLINGS });
+        const want = dc.forward(batch, { billmStartIndex: k, poolings: POOLINGS });
+        for (const p of POOLINGS) {
+          const split = (a: Float32Array) => Array.from({ length: batch.count }, (_, s) => a.subarray(s * H, (s + 1) * H));
+          const fail = firstFailure(`${p} k=${k} ${batch.padKeysVisibleInBidirectional ? 'compat' : 'packed'}`, split(got[p]!), split(want[p]!), rel, minCos);
+          t.is(fail, null);
+        }
+      }
+    });
+
+    test.serial(`${name}: tiny-llama fixture reproduces goldens.json (fixture README tolerances)`, (t) => {
+      const dir = fixture('tiny-llama');
+      if (!existsSync(dir)) return t.pass('fixture not present');
+      const g = goldens();
+      const m = loadModel(dir);
+      const dec = new Decoder(backend(), m.config, m.weights);
+      const batch = packBatch(g.inputIds);
+      const H = m.config.hidden_size;
+      const [rel, minCos] = precision === 'fp32' ? [1e-4, 0.99999] : [Infinity, 0.999];
+      let n = 0;
+      // The emulator runs ~1 s per forward of the 51 sentences: there, three cases (all causal, a
+      // bidirectional start, a layer limit) and one compat case; on a GPU, every case.
+      const all = g.cases.filter((x) => x.lora === 'none');
+      const cases = target.lib.emulated
+        ? [all.find((x) => x.billmStartIndex === null && x.nLayers === null), all.find((x) => x.billmStartIndex !== null), all.find((x) => x.nLayers !== null)]
+          .filter((x): x is (typeof all)[number] => x !== undefined)
+        : all;
+      const compat = target.lib.emulated ? g.billmMaskCompat.slice(0, 1) : g.billmMaskCompat;
+      for (const c of cases) {
+        const out = dec.forward(batch, { billmStartIndex: c.billmStartIndex, nLayers: c.nLayers, poolings: POOLINGS });
+        for (const p of POOLINGS) {
+          const got = Array.from({ length: batch.count }, (_, s) => out[p]!.subarray(s * H, (s + 1) * H));
+          t.is(firstFailure(`${p} k=${c.billmStartIndex} n=${c.nLayers}`, got, c.pooling[p], rel, minCos), null);
+          n++;
+        }
+      }
+      for (const c of compat) {
+        const cb = packBatchBillmCompat(c.sentences.map((i) => g.inputIds[i]), c.padId);
+        const out = dec.forward(cb, { billmStartIndex: c.billmStartIndex, poolings: ['last', 'avg'] });
+        for (const p of ['last', 'avg'] as const) {
+          const got = Array.from({ length: cb.count }, (_, s) => out[p]!.subarray(s * H, (s + 1) * H));
+          t.is(firstFailure(`compat ${p} k=${c.billmStartIndex}`, got, c.pooling[p], rel, minCos), null);
+          n++;
+        }
+      }
+      t.log(`${n} golden comparisons`);
+    });
+  }
+}
