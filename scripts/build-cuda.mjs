@@ -39,7 +39,7 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--arch') opt.archs = (args[++i] ?? '').split(',').map((s) => s.trim().replace(/^sm_/, '')).filter(Boolean);
   else if (a === '-j') opt.jobs = Number(args[++i]);
   else if (a === '-h' || a === '--help') {
-    console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 17).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+    console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 16).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
     process.exit(0);
   } else die(`unknown argument ${a} (see --help)`);
 }
@@ -58,7 +58,7 @@ const secs = (ms) => `${(ms / 1000).toFixed(1)} s`;
 function findNvcc() {
   const tried = [];
   const candidates = [];
-  if (process.env.NVCC) candidates.push(process.env.NVCC);
+  if (process.env.NVCC) return { nvcc: existsSync(process.env.NVCC) ? process.env.NVCC : null, tried: [`NVCC=${process.env.NVCC}`] };
   for (const d of (process.env.PATH ?? '').split(':')) if (d) candidates.push(join(d, 'nvcc'));
   candidates.push('/usr/local/cuda/bin/nvcc');
   if (existsSync('/usr/local')) {

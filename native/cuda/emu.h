@@ -40,7 +40,7 @@ struct dim3 {
   dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
 };
 
-// swapcontext "returns twice" like setjmp, which makes GCC warn about locals of the scheduler. They are
+// swapcontext/bb_emu_switch "return twice" like setjmp, which makes GCC warn about locals of the scheduler. They are
 // safe: the scheduler is suspended (registers and stack saved whole) while a fiber runs.
 #pragma GCC diagnostic ignored "-Wclobbered"
 
@@ -65,8 +65,20 @@ inline uint16_t float_to_bf16(float f) {
 
 enum State { RUNNABLE, WAIT_BLOCK, WAIT_WARP, DONE };
 
+// Context switch. x86-64: bb_emu_switch (runtime.cu, a few instructions: callee-saved registers,
+// MXCSR and the x87 control word) because glibc's swapcontext makes a signal-mask syscall on every
+// switch, which made the emulator ~15x slower. Elsewhere: ucontext.
+#if defined(__x86_64__)
+#define BB_EMU_FAST_SWITCH 1
+extern "C" void bb_emu_switch(void **save_sp, void *load_sp);
+#endif
+
 struct Fiber {
+#ifdef BB_EMU_FAST_SWITCH
+  void *sp = nullptr;
+#else
   ucontext_t ctx;
+#endif
   State state = RUNNABLE;
   dim3 tid;
   std::vector<char> stack;
@@ -74,7 +86,11 @@ struct Fiber {
 
 constexpr size_t kStack = 256 * 1024;
 
+#ifdef BB_EMU_FAST_SWITCH
+inline void *g_sched_sp = nullptr;
+#else
 inline ucontext_t g_sched;
+#endif
 inline std::vector<Fiber> g_fibers;
 inline unsigned g_cur = 0;
 inline unsigned g_nthreads = 0;
@@ -90,13 +106,51 @@ inline const dim3 &cur_tid() { return g_fibers[g_cur].tid; }
 
 inline void yield_as(State s) {
   g_fibers[g_cur].state = s;
+#ifdef BB_EMU_FAST_SWITCH
+  bb_emu_switch(&g_fibers[g_cur].sp, g_sched_sp);
+#else
   swapcontext(&g_fibers[g_cur].ctx, &g_sched);
+#endif
 }
 
 inline void fiber_entry() {
   g_body();
   g_fibers[g_cur].state = DONE;
-  // returning switches to uc_link (the scheduler)
+#ifdef BB_EMU_FAST_SWITCH
+  bb_emu_switch(&g_fibers[g_cur].sp, g_sched_sp);   // never resumed
+  __builtin_unreachable();
+#endif
+  // ucontext: returning switches to uc_link (the scheduler)
+}
+
+inline void fiber_start(Fiber &f) {
+#ifdef BB_EMU_FAST_SWITCH
+  // Stack image that bb_emu_switch "returns" from into fiber_entry, with the SysV alignment of a call:
+  // [csr][r15][r14][r13][r12][rbx][rbp][&fiber_entry][0 = fiber_entry's return address] <- 16-aligned top
+  uintptr_t top = ((uintptr_t)f.stack.data() + f.stack.size()) & ~(uintptr_t)15;
+  void **sp = (void **)top;
+  *--sp = nullptr;
+  *--sp = (void *)&fiber_entry;
+  for (int i = 0; i < 6; i++) *--sp = nullptr;   // rbp rbx r12 r13 r14 r15
+  uint64_t csr = 0x1F80u | ((uint64_t)0x037Fu << 32);   // default MXCSR, x87 control word
+  *--sp = (void *)csr;
+  f.sp = sp;
+#else
+  getcontext(&f.ctx);
+  f.ctx.uc_stack.ss_sp = f.stack.data();
+  f.ctx.uc_stack.ss_size = f.stack.size();
+  f.ctx.uc_link = &g_sched;
+  makecontext(&f.ctx, (void (*)())fiber_entry, 0);
+#endif
+}
+
+inline void resume(unsigned t) {
+  g_cur = t;
+#ifdef BB_EMU_FAST_SWITCH
+  bb_emu_switch(&g_sched_sp, g_fibers[t].sp);
+#else
+  swapcontext(&g_sched, &g_fibers[t].ctx);
+#endif
 }
 
 inline uint64_t next_rand() {
@@ -116,18 +170,13 @@ inline bool run_block() {
     Fiber &f = g_fibers[t];
     f.state = RUNNABLE;
     f.tid = dim3(t % g_block_dim.x, (t / g_block_dim.x) % g_block_dim.y, t / (g_block_dim.x * g_block_dim.y));
-    getcontext(&f.ctx);
-    f.ctx.uc_stack.ss_sp = f.stack.data();
-    f.ctx.uc_stack.ss_size = f.stack.size();
-    f.ctx.uc_link = &g_sched;
-    makecontext(&f.ctx, (void (*)())fiber_entry, 0);
+    fiber_start(f);
   }
   for (;;) {
     bool ran = false;
     for (unsigned t : order) {
       if (g_fibers[t].state != RUNNABLE) continue;
-      g_cur = t;
-      swapcontext(&g_sched, &g_fibers[t].ctx);
+      resume(t);
       ran = true;
     }
     unsigned done = 0, atBlock = 0;

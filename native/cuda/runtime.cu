@@ -14,6 +14,39 @@
 #define BB_ARCHS "unknown archs"
 #endif
 
+#if defined(BB_EMULATE) && defined(__x86_64__)
+// bb_emu_switch(save_sp, load_sp): the emulator's fiber switch (emu.h). Pushes the callee-saved
+// registers and MXCSR/x87 control word, stores rsp in *save_sp, continues on load_sp's stack image.
+__asm__(
+    ".text\n"
+    ".globl bb_emu_switch\n"
+    ".hidden bb_emu_switch\n"
+    ".type bb_emu_switch,@function\n"
+    "bb_emu_switch:\n"
+    "  pushq %rbp\n"
+    "  pushq %rbx\n"
+    "  pushq %r12\n"
+    "  pushq %r13\n"
+    "  pushq %r14\n"
+    "  pushq %r15\n"
+    "  subq $8, %rsp\n"
+    "  stmxcsr (%rsp)\n"
+    "  fnstcw 4(%rsp)\n"
+    "  movq %rsp, (%rdi)\n"
+    "  movq %rsi, %rsp\n"
+    "  ldmxcsr (%rsp)\n"
+    "  fldcw 4(%rsp)\n"
+    "  addq $8, %rsp\n"
+    "  popq %r15\n"
+    "  popq %r14\n"
+    "  popq %r13\n"
+    "  popq %r12\n"
+    "  popq %rbx\n"
+    "  popq %rbp\n"
+    "  ret\n"
+    ".size bb_emu_switch, .-bb_emu_switch\n");
+#endif
+
 namespace bb {
 
 cudaStream_t g_stream = nullptr;

@@ -3,7 +3,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Backend } from '../backend/ops.ts';
-import { CpuBackend } from '../backend/cpu/backend.ts';
+import { checkCpuMemory } from '../backend/cpu/memory.ts';
+import { CudaBackend } from '../backend/cuda/backend.ts';
+import { parseDevice, selectBackend } from '../backend/select.ts';
+import { readConfig } from '../model/config.ts';
 import { Embedder } from '../model/embedder.ts';
 import { loadModel } from '../model/load.ts';
 import { loadTokenizer } from '../model/tokenizer.ts';
@@ -21,6 +24,8 @@ export interface OpenOptions {
 export function openEmbedder(o: OpenOptions): { embedder: Embedder; loadSeconds: number } {
   const t0 = performance.now();
   const backend = createBackend(o.device ?? 'auto', o.quiet);
+  // The CPU backend holds fp32 weights: refuse early, before minutes of loading, if they cannot fit.
+  if (!(backend instanceof CudaBackend)) checkCpuMemory(readConfig(o.model));
   const model = loadModel(o.model, o.lora ? { lora: o.lora } : {});
   if (model.lora) {
     info(o.quiet, `LoRA ${model.lora.dir} merged into the base weights at load time (r ${model.lora.r}, scale ${model.lora.scale}, ${model.lora.mergedTensors} tensors)`);
@@ -31,12 +36,9 @@ export function openEmbedder(o: OpenOptions): { embedder: Embedder; loadSeconds:
 }
 
 export function createBackend(device: string, quiet: boolean): Backend {
-  if (device !== 'auto' && device !== 'cpu') {
-    throw new Error(`--device ${device}: only cpu is available in this build`);
-  }
-  const b = new CpuBackend();
-  info(quiet, `device: ${b.name}`);
-  return b;
+  const sel = selectBackend(parseDevice(device));
+  info(quiet, `device: ${sel.reason}`);
+  return sel.backend;
 }
 
 function sha256File(path: string): string {

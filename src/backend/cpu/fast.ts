@@ -209,7 +209,7 @@ export class AttentionScratch {
 }
 
 /** Sequences at least this long use sgemm for QK^T and PV when OpenBLAS is present (see benchmarks/README.md). */
-export const ATTENTION_GEMM_MIN_LEN = 16;
+export const ATTENTION_GEMM_MIN_LEN = 4;
 
 /**
  * Softmax attention per sequence and head, GQA (query head h reads kv head floor(h / (nH / nKV))),
@@ -221,6 +221,23 @@ export function attentionFast(
   blas: OpenBlas | null, scratch: AttentionScratch, gemmMinLen = ATTENTION_GEMM_MIN_LEN,
 ): void {
   if (nH % nKV !== 0) throw new Error(`attention: ${nH} query heads are not a multiple of ${nKV} KV heads`);
+  // Per-head products are small (T x T x D); OpenBLAS would hand those above ~262k multiply-adds to
+  // its second thread, and the hand-off costs more than the product (a lot more when another process
+  // holds that core). One thread here; matmul gets them all back afterwards.
+  const threads = blas ? blas.threads() : 1;
+  if (blas && threads > 1) blas.setThreads(1);
+  try {
+    attentionSequences(q, k, v, batch, nH, nKV, D, mask, out, blas, scratch, gemmMinLen);
+  } finally {
+    if (blas && threads > 1) blas.setThreads(threads);
+  }
+}
+
+function attentionSequences(
+  q: Float32Array, k: Float32Array, v: Float32Array, batch: PackedBatch,
+  nH: number, nKV: number, D: number, mask: MaskMode, out: Float32Array,
+  blas: OpenBlas | null, scratch: AttentionScratch, gemmMinLen: number,
+): void {
   const qW = nH * D;
   const kW = nKV * D;
   const group = nH / nKV;

@@ -1,0 +1,315 @@
+// CPU throughput: our CPU backend (fast build) against a PyTorch eager forward on the same machine,
+// the same random weights, the same token ids and the same length-sorted batches of 32.
+//
+//   apt-get install -y python3-torch libopenblas0-pthread      (torch lives under /usr/bin/python3)
+//   node --import=tsx benchmarks/cpu-throughput/bench.ts                       # both models
+//   node --import=tsx benchmarks/cpu-throughput/bench.ts --models tiny --limit 256
+//   node --import=tsx benchmarks/cpu-throughput/bench.ts --models 100m --profile --no-torch
+//
+// Order (STYLE.md: validate, then time, as a ratio to a named peer):
+//   1. fast CPU backend vs the CPU reference loops on a few sentences (fixture tolerance);
+//   2. fast CPU backend vs PyTorch on the longest and the shortest batch (cosine >= 0.9999);
+//   3. sgemm GFLOP/s of both (koffi cblas_sgemm vs torch.mm), for context;
+//   4. STS-B test (2758 sentences) timed in chunks of batches, ours and PyTorch alternating (and
+//      alternating which goes first), so that a change in the machine's background load hits both;
+//   5. every embedding of the timed run compared again (min cosine).
+// Reports sentences/s, useful GFLOP/s (workload.ts: usefulFlops) and ours/PyTorch.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { openBlasStatus } from '../../src/backend/cpu/blas.ts';
+import { CpuBackend } from '../../src/backend/cpu/backend.ts';
+import type { Backend, PackedBatch } from '../../src/backend/ops.ts';
+import { packBatch } from '../../src/model/batch.ts';
+import { Decoder } from '../../src/model/decoder.ts';
+import type { LlamaConfig } from '../../src/model/types.ts';
+import {
+  CONFIGS, matmulParams, randomWeights, repoRoot, sortedBatches, stsbTestSentences, tokenize, usefulFlops, writeWeights,
+} from './workload.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    models: { type: 'string', default: 'tiny,100m' },
+    batch: { type: 'string', default: '32' },
+    limit: { type: 'string' },                       // first N sentences of STS-B test (quick runs)
+    chunk: { type: 'string', default: '8' },         // batches per alternating timing chunk
+    'torch-threads': { type: 'string', default: 'default' }, // torch.set_num_threads per PyTorch side, e.g. "default,2"
+    'no-torch': { type: 'boolean', default: false },
+    python: { type: 'string', default: '/usr/bin/python3' },
+    billm: { type: 'string', default: 'last' },      // billmStartIndex: 'last' (BeLLM: L-1), 'none' or a number
+    profile: { type: 'boolean', default: false },    // per-op time of our backend (adds a little overhead)
+    out: { type: 'string' },                         // write the results as JSON here
+  },
+});
+
+// Weights for PyTorch go to a temp dir (440 MB for the 100M model): removed on exit and on Ctrl-C.
+const tempDirs = new Set<string>();
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
+
+const fmt = (x: number, d = 1): string => x.toFixed(d);
+const loadavg = (): string => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const log = (s: string): void => console.error(s);
+
+// ---------------------------------------------------------------------------------------------
+/** The PyTorch peer as a line-oriented child process (reference.py). */
+class TorchPeer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly waiting: ((line: string) => void)[] = [];
+  private stderr = '';
+
+  constructor(python: string, workdir: string) {
+    this.child = spawn(python, [join(repoRoot, 'benchmarks', 'cpu-throughput', 'reference.py'), workdir], { stdio: 'pipe' });
+    this.child.stderr.on('data', (d: Buffer) => { this.stderr += d.toString(); });
+    this.child.on('exit', (code) => {
+      for (const w of this.waiting.splice(0)) w(JSON.stringify({ error: `reference.py exited with ${code}: ${this.stderr.trim().slice(-2000)}` }));
+    });
+    createInterface({ input: this.child.stdout }).on('line', (line) => this.waiting.shift()?.(line));
+  }
+
+  async send<T>(cmd: Record<string, unknown>): Promise<T> {
+    const line = await new Promise<string>((res) => {
+      this.waiting.push(res);
+      this.child.stdin.write(JSON.stringify(cmd) + '\n');
+    });
+    const r = JSON.parse(line) as T & { error?: string };
+    if (r.error) throw new Error(`reference.py: ${r.error}`);
+    return r;
+  }
+
+  async close(): Promise<void> {
+    await this.send({ cmd: 'quit' }).catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+function cosine(a: Float32Array, b: Float32Array): number {
+  let d = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) { d += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i]; }
+  return d / Math.sqrt(na * nb);
+}
+
+/** Per-vector comparison of [n, H] embeddings: min cosine and max |diff| / max |want| of that vector. */
+function compare(got: Float32Array, want: Float32Array, H: number): { minCos: number; maxRel: number; worst: number } {
+  if (got.length !== want.length) throw new Error(`compare: ${got.length} vs ${want.length} values`);
+  let minCos = 1, maxRel = 0, worst = -1;
+  for (let s = 0; s * H < got.length; s++) {
+    const a = got.subarray(s * H, (s + 1) * H), b = want.subarray(s * H, (s + 1) * H);
+    const c = cosine(a, b);
+    let m = 0, e = 0;
+    for (let i = 0; i < H; i++) { m = Math.max(m, Math.abs(b[i])); e = Math.max(e, Math.abs(a[i] - b[i])); }
+    if (c < minCos || !(c === c)) { minCos = c; worst = s; }
+    maxRel = Math.max(maxRel, e / m);
+  }
+  return { minCos, maxRel, worst };
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) { out.set(p, o); o += p.length; }
+  return out;
+}
+
+/** Wraps each op of a backend to add up its wall time. */
+function profiled(b: Backend, times: Map<string, number>): Backend {
+  const ops = ['embedding', 'rmsnorm', 'matmul', 'rope', 'attention', 'siluMul', 'addInPlace', 'copy', 'pool'] as const;
+  const wrapped = Object.create(b) as Backend;
+  for (const op of ops) {
+    const f = (b[op] as (...a: unknown[]) => unknown).bind(b);
+    (wrapped as unknown as Record<string, unknown>)[op] = (...a: unknown[]) => {
+      const t0 = performance.now();
+      const r = f(...a);
+      times.set(op, (times.get(op) ?? 0) + performance.now() - t0);
+      return r;
+    };
+  }
+  return wrapped;
+}
+
+function ourSgemm(b: CpuBackend, M: number, K: number, O: number, reps: number): number {
+  const x = new Float32Array(M * K).map((_, i) => ((i * 7919) % 1000) / 1000);
+  const w = new Float32Array(O * K).map((_, i) => ((i * 104729) % 1000) / 1000);
+  const xa = b.uploadMatrix({ rows: M, cols: K, data: x });
+  const wa = b.uploadMatrix({ rows: O, cols: K, data: w });
+  const act = { rows: M, cols: K, data: x }; // a CpuTensor
+  for (let i = 0; i < 3; i++) b.free(b.matmul(act, wa));
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) b.free(b.matmul(act, wa));
+  const dt = (performance.now() - t0) / 1000;
+  void xa;
+  return (2 * M * K * O * reps) / dt / 1e9;
+}
+
+// ---------------------------------------------------------------------------------------------
+interface SideResult { label: string; seconds: number; sentencesPerSec: number; gflops: number }
+
+async function benchModel(name: string, c: LlamaConfig, sentences: string[]): Promise<Record<string, unknown>> {
+  const L = c.num_hidden_layers;
+  const k = args.billm === 'none' ? null : args.billm === 'last' ? L - 1 : Number(args.billm);
+  const batchSize = Number(args.batch);
+  log(`\n== ${name}: ${L} layers, hidden ${c.hidden_size}, MLP ${c.intermediate_size}, ${c.num_attention_heads} heads / ${c.num_key_value_heads} KV, vocab ${c.vocab_size}; matmul params ${fmt(matmulParams(c) / 1e6, 2)}M; billmStartIndex ${k}`);
+  const ids = tokenize(sentences);
+  const lengths = ids.map((s) => s.length);
+  const batches = sortedBatches(lengths, batchSize);
+  const seqs = batches.map((b) => b.map((i) => ids[i]));
+  const packed: PackedBatch[] = seqs.map((s) => packBatch(s));
+  const batchFlops = seqs.map((s) => usefulFlops(c, s.map((x) => x.length), k));
+  const tokens = lengths.reduce((a, b) => a + b, 0);
+  const paddedTokens = seqs.reduce((a, s) => a + s.length * Math.max(...s.map((x) => x.length)), 0);
+  log(`${sentences.length} sentences, ${tokens} tokens (${fmt(tokens / sentences.length, 1)} per sentence, ${Math.min(...lengths)}..${Math.max(...lengths)}), ${batches.length} batches of <= ${batchSize}; padded for PyTorch: ${paddedTokens} tokens (+${fmt((100 * (paddedTokens - tokens)) / tokens)}%)`);
+
+  let t0 = performance.now();
+  const weights = randomWeights(c);
+  log(`random weights: ${fmt((performance.now() - t0) / 1000)} s`);
+  const fast = new CpuBackend();
+  const times = new Map<string, number>();
+  const backend = args.profile ? profiled(fast, times) : fast;
+  const dec = new Decoder(backend, c, weights);
+  const H = c.hidden_size;
+  const ours = (i: number): Float32Array => dec.forward(packed[i], { billmStartIndex: k, poolings: ['last'] }).last!;
+
+  // 1. fast vs reference loops, a few sentences (the reference is slow at 100M)
+  {
+    const refDec = new Decoder(new CpuBackend({ reference: true }), c, weights);
+    const pick = [...batches[batches.length - 1].slice(0, 3), batches[0][0]].map((i) => ids[i]);
+    const b = packBatch(pick);
+    const got = dec.forward(b, { billmStartIndex: k, poolings: ['last'] }).last!;
+    const want = refDec.forward(b, { billmStartIndex: k, poolings: ['last'] }).last!;
+    const r = compare(got, want, H);
+    log(`validate fast vs reference loops (${pick.length} sentences): min cosine ${r.minCos.toFixed(8)}, max |diff| ${r.maxRel.toExponential(2)} x max|ref|`);
+    if (!(r.minCos >= 0.99999 && r.maxRel <= 1e-4)) throw new Error(`fast CPU backend disagrees with the reference loops (sentence ${r.worst})`);
+  }
+
+  const result: Record<string, unknown> = {
+    model: name, config: c, billmStartIndex: k, sentences: sentences.length, tokens, paddedTokens, batches: batches.length, batchSize,
+    usefulGflop: batchFlops.reduce((a, b) => a + b, 0) / 1e9,
+  };
+
+  let peer: TorchPeer | null = null;
+  let workdir: string | null = null;
+  const torchSides: { label: string; n: number | null }[] = [];
+  try {
+    if (!args['no-torch']) {
+      workdir = mkdtempSync(join(os.tmpdir(), `bellm-cpu-bench-${name}-`));
+      tempDirs.add(workdir);
+      t0 = performance.now();
+      writeWeights(workdir, c, weights);
+      writeFileSync(join(workdir, 'batches.json'), JSON.stringify({ batches: seqs, billmStartIndex: k }));
+      peer = new TorchPeer(args.python!, workdir);
+      const info = await peer.send<Record<string, unknown>>({ cmd: 'info' });
+      result.torch = info;
+      log(`PyTorch ${info.torch} (numpy ${info.numpy}, ${info.blas}), ${info.threads} intra-op threads by default; weights written and loaded in ${fmt((performance.now() - t0) / 1000)} s`);
+      const spec = args['torch-threads']!;
+      for (const s of spec.split(',')) torchSides.push({ label: s === 'default' ? `PyTorch (${info.threads} thr)` : `PyTorch (${s} thr)`, n: s === 'default' ? Number(info.threads) : Number(s) });
+
+      // 2. fast vs PyTorch on the longest and the shortest batch
+      const check = [0, batches.length - 1];
+      await peer.send({ cmd: 'run', batches: check, out: 'validate.bin' });
+      const want = new Float32Array(readFileSync(join(workdir, 'validate.bin')).buffer.slice(0));
+      const got = concat(check.map(ours));
+      const r = compare(got, want, H);
+      result.validateTorch = r;
+      log(`validate fast vs PyTorch (batches ${check.join(', ')}: ${got.length / H} sentences): min cosine ${r.minCos.toFixed(8)}, max |diff| ${r.maxRel.toExponential(2)} x max|torch|`);
+      if (!(r.minCos >= 0.9999)) throw new Error(`our CPU backend and PyTorch disagree (sentence ${r.worst} of the check): the comparison would be meaningless`);
+    }
+
+    // 3. sgemm for context
+    const shapes: [number, number, number][] = [[1024, c.hidden_size, c.intermediate_size], [512, c.hidden_size, c.hidden_size]];
+    const sg: Record<string, unknown>[] = [];
+    for (const [M, K, O] of shapes) {
+      const reps = Math.max(3, Math.round(2e10 / (2 * M * K * O)));
+      const mine = ourSgemm(fast, M, K, O, reps);
+      const theirs = peer ? (await peer.send<{ gflops: number }>({ cmd: 'sgemm', M, K, O, reps })).gflops : NaN;
+      sg.push({ M, K, O, ours: mine, torch: theirs });
+      log(`sgemm [${M}x${K}] x [${O}x${K}]^T: ours (koffi cblas_sgemm) ${fmt(mine)} GFLOP/s, torch.mm ${fmt(theirs)} GFLOP/s`);
+    }
+    result.sgemm = sg;
+
+    // 4. timing, alternating chunks
+    const chunk = Number(args.chunk);
+    ours(batches.length - 1); // warm-up (JIT, pool, RoPE table)
+    for (const s of torchSides) {
+      await peer!.send({ cmd: 'threads', n: s.n });
+      await peer!.send({ cmd: 'run', batches: [batches.length - 1] });
+    }
+    const oursParts: Float32Array[] = [];
+    let oursSec = 0;
+    const torchSec = torchSides.map(() => 0);
+    times.clear();
+    const load0 = loadavg();
+    for (let c0 = 0, round = 0; c0 < batches.length; c0 += chunk, round++) {
+      const idx = Array.from({ length: Math.min(chunk, batches.length - c0) }, (_, j) => c0 + j);
+      const runOurs = (): void => {
+        const t = performance.now();
+        for (const i of idx) oursParts.push(ours(i));
+        oursSec += (performance.now() - t) / 1000;
+      };
+      const runTorch = async (): Promise<void> => {
+        for (let s = 0; s < torchSides.length; s++) {
+          await peer!.send({ cmd: 'threads', n: torchSides[s].n });
+          const out = s === 0 ? `time-${c0}.bin` : undefined;
+          torchSec[s] += (await peer!.send<{ seconds: number }>({ cmd: 'run', batches: idx, out })).seconds;
+        }
+      };
+      if (round % 2 === 0) { runOurs(); await runTorch(); } else { await runTorch(); runOurs(); }
+      if (!args['no-torch'] || round % 4 === 0) log(`  batches ${c0}..${idx[idx.length - 1]}: ours ${fmt(oursSec)} s${torchSides.map((s, j) => `, ${s.label} ${fmt(torchSec[j])} s`).join('')} (load ${loadavg()})`);
+    }
+    const load1 = loadavg();
+    const totalFlops = batchFlops.reduce((a, b) => a + b, 0);
+    const side = (label: string, sec: number): SideResult => ({ label, seconds: sec, sentencesPerSec: sentences.length / sec, gflops: totalFlops / sec / 1e9 });
+    const sides = [side(fast.name, oursSec), ...torchSides.map((s, j) => side(s.label, torchSec[j]))];
+    result.timing = { sides, loadavgStart: load0, loadavgEnd: load1, chunk };
+
+    // 5. all embeddings again
+    if (peer) {
+      const parts: Float32Array[] = [];
+      for (let c0 = 0; c0 < batches.length; c0 += chunk) parts.push(new Float32Array(readFileSync(join(workdir!, `time-${c0}.bin`)).buffer.slice(0)));
+      const r = compare(concat(oursParts), concat(parts), H);
+      result.compareAll = r;
+      log(`all ${sentences.length} embeddings, ours vs PyTorch: min cosine ${r.minCos.toFixed(8)}, max |diff| ${r.maxRel.toExponential(2)} x max|torch|`);
+    }
+
+    console.log(`\n### ${name} (${L} layers, hidden ${c.hidden_size}), STS-B test, batches of ${batchSize}, load average ${load0} -> ${load1}\n`);
+    console.log('| side | seconds | sentences/s | useful GFLOP/s | ours / side |');
+    console.log('|---|---:|---:|---:|---:|');
+    for (const s of sides) console.log(`| ${s.label} | ${fmt(s.seconds, 2)} | ${fmt(s.sentencesPerSec, 2)} | ${fmt(s.gflops, 1)} | ${fmt(s.seconds / oursSec, 2)} |`);
+    if (args.profile) {
+      const total = [...times.values()].reduce((a, b) => a + b, 0) / 1000;
+      console.log(`\nper-op time of ${fast.name} (${fmt(total, 2)} s in ops of ${fmt(oursSec, 2)} s):`);
+      for (const [op, ms] of [...times].sort((a, b) => b[1] - a[1])) console.log(`  ${op.padEnd(11)} ${fmt(ms / 1000, 2).padStart(7)} s  ${fmt((100 * ms) / 1000 / oursSec).padStart(5)} %`);
+      result.profile = Object.fromEntries([...times].map(([op, ms]) => [op, ms / 1000]));
+    }
+  } finally {
+    await peer?.close();
+    if (workdir) { rmSync(workdir, { recursive: true, force: true }); tempDirs.delete(workdir); }
+  }
+  return result;
+}
+
+async function main(): Promise<void> {
+  let sentences = stsbTestSentences();
+  if (args.limit) sentences = sentences.slice(0, Number(args.limit));
+  const machine = {
+    cpu: os.cpus()[0]?.model ?? '?', cores: os.availableParallelism(), memGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version, openblas: openBlasStatus(), OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS ?? null,
+  };
+  log(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memGiB} GiB, Node ${machine.node}, load average ${loadavg()}`);
+  log(`BLAS: ${machine.openblas}`);
+  const results: Record<string, unknown>[] = [];
+  for (const m of args.models!.split(',')) {
+    const c = CONFIGS[m];
+    if (!c) throw new Error(`unknown model ${m}: choose from ${Object.keys(CONFIGS).join(', ')}`);
+    results.push(await benchModel(m, c, sentences));
+  }
+  if (args.out) writeFileSync(args.out, JSON.stringify({ machine, date: new Date().toISOString(), results }, null, 1));
+}
+
+await main();

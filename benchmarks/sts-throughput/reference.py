@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""PyTorch peer of benchmarks/sts-throughput/bench.ts: transformers' LlamaModel built from the same
+config, random bf16 weights (transformers' own init: N(0, 0.02^2), RMSNorm weights 1), SDPA attention,
+the same token ids and the same batches, which bench.ts writes to a workload file:
+
+    {"config": {HF LlamaConfig fields}, "billmStartIndex": k | null, "ids": [[...], ...],
+     "modes": [{"mode": "dataset16", "batches": [[sentence indices], ...], "usefulFlops": F}, ...],
+     "warmup": 2}
+
+Each batch is right-padded with id 0 (attention_mask 1 on real tokens, positions 0..T-1 as in bellm's
+packing), run under torch.inference_mode(), and the last real token's final hidden state is copied to the
+host, like bellm's pooled download. With billmStartIndex k, layers >= k attend bidirectionally to the
+real tokens (BeLLM; padding stays masked), by handing those layers a [B, 1, T, T] boolean mask.
+
+    python3 benchmarks/sts-throughput/reference.py --workload workload.json --out torch-results.json
+
+Needs torch with CUDA and transformers >= 4.48 (the attention-interface layout); tested by reading only.
+Prints one line per mode to stderr and writes {"info": {...}, "results": [...]} with bench.ts's fields.
+"""
+import argparse
+import json
+import sys
+import time
+
+import torch
+import transformers
+from transformers import LlamaConfig, LlamaModel
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def build_model(c, device):
+    config = LlamaConfig(
+        vocab_size=c["vocab_size"], hidden_size=c["hidden_size"], intermediate_size=c["intermediate_size"],
+        num_hidden_layers=c["num_hidden_layers"], num_attention_heads=c["num_attention_heads"],
+        num_key_value_heads=c["num_key_value_heads"], head_dim=c["head_dim"], rms_norm_eps=c["rms_norm_eps"],
+        rope_theta=c["rope_theta"], max_position_embeddings=c["max_position_embeddings"],
+        bos_token_id=c["bos_token_id"], pad_token_id=c["pad_token_id"] if c["pad_token_id"] is not None else 0,
+        initializer_range=0.02, use_cache=False,
+    )
+    torch.manual_seed(0)
+    with torch.device(device):
+        try:  # transformers 5: dtype=
+            model = LlamaModel._from_config(config, attn_implementation="sdpa", dtype=torch.bfloat16)
+        except TypeError:  # transformers 4.x: torch_dtype=
+            model = LlamaModel._from_config(config, attn_implementation="sdpa", torch_dtype=torch.bfloat16)
+    model.eval()
+    if next(model.parameters()).dtype != torch.bfloat16:
+        model = model.to(torch.bfloat16)
+    return model
+
+
+STATE = {"bidir_mask": None}
+
+
+def make_bidirectional(model, k):
+    """Layers >= k: replace the (causal + padding) mask by a padding-only mask (BeLLM, correct masking)."""
+    for i, layer in enumerate(model.layers):
+        if i < k:
+            continue
+        attn = layer.self_attn
+        orig = attn.forward
+
+        def forward(*a, _orig=orig, **kw):
+            if "attention_mask" not in kw:
+                raise RuntimeError("this transformers version passes attention_mask positionally; "
+                                   "run bench.ts with --billm none for a causal-only comparison")
+            kw["attention_mask"] = STATE["bidir_mask"]
+            return _orig(*a, **kw)
+
+        attn.forward = forward
+        attn.is_causal = False
+
+
+def run_batch(model, ids, batch, device, pad_id, bidirectional):
+    seqs = [ids[i] for i in batch]
+    T = max(len(s) for s in seqs)
+    input_ids = torch.full((len(seqs), T), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), T), dtype=torch.long)
+    for r, s in enumerate(seqs):
+        input_ids[r, : len(s)] = torch.tensor(s, dtype=torch.long)
+        mask[r, : len(s)] = 1
+    input_ids = input_ids.to(device, non_blocking=True)
+    mask = mask.to(device, non_blocking=True)
+    if bidirectional:
+        STATE["bidir_mask"] = mask.bool()[:, None, None, :].expand(len(seqs), 1, T, T)
+    out = model(input_ids=input_ids, attention_mask=mask, use_cache=False).last_hidden_state
+    last = mask.sum(dim=1) - 1
+    pooled = out[torch.arange(len(seqs), device=device), last].float().cpu()  # synchronizes, like bellm's download
+    return pooled, len(seqs) * T
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--workload", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--device", default="cuda")
+    a = ap.parse_args()
+
+    w = json.load(open(a.workload))
+    c, k, ids = w["config"], w["billmStartIndex"], w["ids"]
+    if not torch.cuda.is_available():
+        sys.exit("reference.py: torch.cuda.is_available() is False")
+    dev = torch.device(a.device)
+    t0 = time.perf_counter()
+    model = build_model(c, dev)
+    torch.cuda.synchronize()
+    log(f"reference.py: torch {torch.__version__} (CUDA {torch.version.cuda}), transformers {transformers.__version__}, "
+        f"{torch.cuda.get_device_name(dev)}; model built in {time.perf_counter() - t0:.1f} s, "
+        f"{torch.cuda.memory_allocated(dev) / 2**30:.2f} GiB")
+    if k is not None and k < c["num_hidden_layers"]:
+        make_bidirectional(model, k)
+    bidirectional = k is not None and k < c["num_hidden_layers"]
+    pad_id = c["pad_token_id"] if c["pad_token_id"] is not None else 0
+    lengths = [len(s) for s in ids]
+    tokens = sum(lengths)
+    results = []
+    with torch.inference_mode():
+        for m in w["modes"]:
+            batches = m["batches"]
+            for b in batches[: min(w.get("warmup", 2), len(batches))]:
+                run_batch(model, ids, b, dev, pad_id, bidirectional)
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats(dev)
+            padded = 0
+            t0 = time.perf_counter()
+            for b in batches:
+                _, p = run_batch(model, ids, b, dev, pad_id, bidirectional)
+                padded += p
+            torch.cuda.synchronize()
+            s = time.perf_counter() - t0
+            r = {
+                "mode": m["mode"], "batches": len(batches), "sentences": len(ids), "tokens": tokens, "paddedTokens": padded,
+                "seconds": s, "sentencesPerSec": len(ids) / s, "tokensPerSec": tokens / s,
+                "usefulTflops": m["usefulFlops"] / s / 1e12, "peakMemoryGiB": torch.cuda.max_memory_allocated(dev) / 2**30,
+            }
+            results.append(r)
+            log(f"reference.py {m['mode']}: {s:.2f} s, {r['sentencesPerSec']:.0f} sentences/s, {r['usefulTflops']:.1f} useful TFLOP/s, "
+                f"peak {r['peakMemoryGiB']:.2f} GiB, padding +{100 * (padded - tokens) / tokens:.1f}%")
+    info = {"torch": torch.__version__, "cuda": torch.version.cuda, "transformers": transformers.__version__,
+            "device": torch.cuda.get_device_name(dev), "attention": "sdpa"}
+    json.dump({"info": info, "results": results}, open(a.out, "w"), indent=1)
+
+
+if __name__ == "__main__":
+    main()
