@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { UserError } from '../errors.ts';
 import { formatStsTable } from '../eval/table.ts';
 import { writeAtomic } from '../experiments/degrade.ts';
 import { info } from '../experiments/progress.ts';
@@ -18,6 +19,9 @@ interface StsArgs extends ModelArgs {
   'compare-paper': boolean;
   'sentence-stats': boolean;
   'group-size': number;
+  'pivot-layer': string;
+  'pivot-bos': boolean;
+  'pivot-prompt': boolean;
 }
 
 export const stsCommand: CommandModule<object, StsArgs> = {
@@ -31,6 +35,9 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     .option('label', { type: 'string', describe: 'configuration name in tables and figures' })
     .option('compare-paper', { type: 'boolean', default: false, describe: "print BeLLM's published numbers and the deltas beside the table" })
     .option('sentence-stats', { type: 'boolean', default: true, describe: 'compute pivot-spearman and group-spearman on STS-B test for the box plots' })
+    .option('pivot-layer', { type: 'string', default: 'final', describe: "pivot-spearman layer: 'final' (after the final norm) or 0..L (residual stream after that many layers)" })
+    .option('pivot-bos', { type: 'boolean', default: true, describe: 'BOS takes part in pivot-spearman (--no-pivot-bos to leave it out)' })
+    .option('pivot-prompt', { type: 'boolean', default: true, describe: "the prompt's tokens take part in pivot-spearman (--no-pivot-prompt: only the sentence's tokens)" })
     .option('group-size', { type: 'number', default: 100, describe: 'pairs per group for group-spearman' }) as never,
   handler: async (a) => {
     const tasks = a.tasks.flatMap((t) => t.split(',')).filter(Boolean);
@@ -38,7 +45,10 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     const loaded = loadTasks(tasks, a['data-dir']);
     const { embedder, loadSeconds } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
     const L = embedder.decoder.numLayers;
+    const pl = a['pivot-layer'];
+    if (pl !== 'final' && !(/^\d+$/.test(pl) && Number(pl) <= L)) throw new UserError(`--pivot-layer ${pl}: 'final' or an integer 0..${L}`);
     const results = runSts(embedder, {
+      pivot: { layer: pl === 'final' ? 'final' : Number(pl), includeBos: a['pivot-bos'], excludePrompt: !a['pivot-prompt'] },
       tasks: loaded, dataDir: a['data-dir'], settings,
       billmStartIndex: startIndexFrom(a['billm-start-index'], L), nLayers: nLayersFrom(a['n-layers'], L),
       cacheDir: a.cache ? a['cache-dir'] : null,

@@ -13,6 +13,8 @@ export interface PivotOptions {
   pivot?: number;
   /** Whether BOS (position 0) takes part among the other tokens. */
   includeBos: boolean;
+  /** Only positions in [from, to) take part (e.g. the sentence's own tokens, without the prompt). */
+  span?: { from: number; to: number };
 }
 
 /** `states`: [T * H] hidden states of one sequence. */
@@ -21,7 +23,9 @@ export function pivotSpearman(states: Float32Array, T: number, H: number, o: Piv
   const pv = Array.from(states.subarray(pivot * H, (pivot + 1) * H));
   let sum = 0;
   let n = 0;
-  for (let t = o.includeBos ? 0 : 1; t < T; t++) {
+  const from = Math.max(o.includeBos ? 0 : 1, o.span?.from ?? 0);
+  const to = Math.min(T, o.span?.to ?? T);
+  for (let t = from; t < to; t++) {
     if (t === pivot) continue;
     sum += spearman(pv, Array.from(states.subarray(t * H, (t + 1) * H)));
     n++;

@@ -12,7 +12,26 @@ export interface PivotRunOptions {
   /** 'final' (after the final norm, the default) or a residual-stream index 0..L. */
   layer: number | 'final';
   includeBos: boolean;
+  /** Leave out the prompt's own tokens (before and after {text}); BOS follows includeBos. */
+  excludePrompt?: boolean;
   batchTokens?: number;
+}
+
+/**
+ * Token positions of the sentence inside its prompt: after the ids of the template's prefix and before
+ * those of its suffix. Found by tokenizing prefix and suffix alone, which is exact when the text does
+ * not merge with the prompt at a boundary (a space or quote separates them in every named prompt);
+ * where the prefix ids are not a prefix of the sequence, the whole sequence is kept.
+ */
+export function sentenceSpan(e: Embedder, s: EmbedSettings, ids: readonly number[]): { from: number; to: number } {
+  const [pre, post] = s.prompt.split('{text}');
+  const preIds = e.tokenizer.encode(pre.trimEnd());
+  const probe = e.tokenizer.encode('a');
+  const postLen = post === undefined ? 0 : e.tokenizer.encode(`a${post}`).length - probe.length;
+  const untruncated = ids.length < s.maxLength;
+  const from = preIds.every((x, i) => ids[i] === x) ? preIds.length : 1;
+  const to = untruncated ? Math.max(from, ids.length - postLen) : ids.length;
+  return { from, to };
 }
 
 /** pivot-spearman of each sentence (pivot = the pooled last token), in input order. */
@@ -25,13 +44,14 @@ export function pivotSpearmanStat(e: Embedder, sentences: readonly string[], tas
     const hs = e.decoder.hiddenStates(batch, { billmStartIndex: o.billmStartIndex, nLayers: o.nLayers, layer: o.layer });
     b.forEach((i, j) => {
       const T = batch.starts[j + 1] - batch.starts[j];
-      values[i] = pivotSpearman(hs.subarray(batch.starts[j] * H, batch.starts[j + 1] * H), T, H, { includeBos: o.includeBos });
+      const span = o.excludePrompt ? sentenceSpan(e, s, ids[i]) : undefined;
+      values[i] = pivotSpearman(hs.subarray(batch.starts[j] * H, batch.starts[j + 1] * H), T, H, { includeBos: o.includeBos, span });
     });
   }
   return {
     statistic: 'pivot-spearman',
     definition: PIVOT_SPEARMAN_DEFINITION,
-    options: { layer: o.layer, pivot: 'last (pooled) token', includeBos: o.includeBos, billmStartIndex: o.billmStartIndex, nLayers: o.nLayers ?? null },
+    options: { layer: o.layer, pivot: 'last (pooled) token', includeBos: o.includeBos, excludePrompt: o.excludePrompt ?? false, billmStartIndex: o.billmStartIndex, nLayers: o.nLayers ?? null },
     task,
     values,
   };

@@ -27,6 +27,8 @@ export interface StsOptions {
   sentenceStats: boolean;
   /** group-spearman group size (pairs per group). */
   groupSize?: number;
+  /** pivot-spearman options: layer ('final' or 0..L), BOS and prompt tokens taking part. */
+  pivot?: { layer: number | 'final'; includeBos: boolean; excludePrompt: boolean };
   quiet: boolean;
   loadSeconds?: number;
 }
@@ -110,7 +112,7 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
     const g = groupSpearman(r.pairs!.map((p) => p.gold), r.pairs!.map((p) => p.pred), { groupSize: o.groupSize ?? 100 });
     out.sentenceStats = [
       pivotSpearmanStat(e, allSentences(stsb), 'STSBenchmark', o.settings, {
-        billmStartIndex: o.billmStartIndex, nLayers: o.nLayers, layer: 'final', includeBos: true, batchTokens: o.batchTokens,
+        billmStartIndex: o.billmStartIndex, nLayers: o.nLayers, layer: 'final', includeBos: true, ...o.pivot, batchTokens: o.batchTokens,
       }),
       {
         statistic: 'group-spearman', definition: GROUP_SPEARMAN_DEFINITION, task: 'STSBenchmark', values: g.values,

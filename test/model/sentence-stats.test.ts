@@ -41,3 +41,29 @@ test('STS-B sample: cosines of last-pooled causal embeddings and their Spearman/
   t.true(Math.abs(spearman(cos, g.stsbSample.gold) - g.stsbSample.spearman) < 1e-9);
   t.true(Math.abs(pearson(cos, g.stsbSample.gold) - g.stsbSample.pearson) < 1e-5);
 });
+
+test('sentenceSpan: the sentence tokens inside the prompt are the sentence tokenized alone', async (t) => {
+  const { sentenceSpan } = await import('../../src/experiments/sentence-stats.ts');
+  const { Embedder } = await import('../../src/model/embedder.ts');
+  const { loadTokenizer } = await import('../../src/model/tokenizer.ts');
+  const { preprocess, resolveSettings } = await import('../../src/model/presets.ts');
+  const tok = loadTokenizer(fixture('tiny-llama'));
+  const e = new Embedder(m, tok, new CpuBackend());
+  const s = resolveSettings('bellm-sts', {});
+  let checked = 0;
+  g.sentencepieceIds.forEach((ids, i) => {
+    const { from, to } = sentenceSpan(e, s, ids);
+    t.is(from, 6, `sentence ${i}`);
+    t.is(ids.length - to, 2, `sentence ${i}`);
+    t.deepEqual(ids.slice(from, to), tok.encode(preprocess(g.sentences[i], 'bellm-sts')).slice(1), `sentence ${i}`);
+    checked++;
+  });
+  t.is(checked, 51);
+  // Leaving out BOS and the prompt changes the statistic (fewer, different tokens take part).
+  const batch = packBatch([g.sentencepieceIds[0]]);
+  const hs = dec.hiddenStates(batch, { billmStartIndex: null, layer: 'final' });
+  const T = g.sentencepieceIds[0].length;
+  const all = pivotSpearman(hs, T, H, { includeBos: true });
+  const own = pivotSpearman(hs, T, H, { includeBos: false, span: sentenceSpan(e, s, g.sentencepieceIds[0]) });
+  t.not(all, own);
+});
