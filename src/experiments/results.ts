@@ -1,14 +1,7 @@
 // The results files written by `sts` and `degrade` and read by `report` (which never recomputes).
+import type { CorrelationPair, SubsetScore } from '../eval/sts.ts';
 
-export interface CorrelationPair {
-  pearson: number;
-  spearman: number;
-}
-
-export interface SubsetScore extends CorrelationPair {
-  name: string;
-  n: number;
-}
+export type { CorrelationPair, SubsetScore };
 
 export interface TaskResult {
   task: string;                   // registry name, e.g. 'STSBenchmark'

@@ -7,7 +7,8 @@
 //   attentionFast  per (sequence, head): QK^T and PV through sgemm when OpenBLAS is present and the
 //                  sequence is long enough, fused masked softmax with a table-driven exp; no work
 //                  on padding except in BiLLM mask-compat batches, which carry padding rows
-//   siluMulFast    silu(g) * u with the same exp
+//   siluMulFast    silu(g) * u: a WebAssembly SIMD kernel (assembled here from bytes), or the same
+//                  table-driven exp in a JS loop
 //   BufferPool     activations reused across layers instead of freshly zeroed allocations
 import type { MaskMode, PackedBatch } from '../ops.ts';
 import type { OpenBlas } from './blas.ts';
@@ -343,10 +344,16 @@ function softmaxRows(S: Float32Array, T: number, Tk: number, valid: number, mask
 }
 
 // ---------------------------------------------------------------------------------------------
-/** silu(gate) * up = gate / (1 + exp(-gate)) * up, elementwise. */
+/** silu(gate) * up: the WebAssembly SIMD kernel when it is available, else the JS loop. */
 export function siluMulFast(gate: Float32Array, up: Float32Array, out: Float32Array): void {
+  const done = siluMulSimd(gate, up, out);
+  if (done < gate.length) siluMulJs(gate, up, out, done);
+}
+
+/** silu(gate) * up = gate / (1 + exp(-gate)) * up, elementwise, from index `from` on (float64 math). */
+export function siluMulJs(gate: Float32Array, up: Float32Array, out: Float32Array, from = 0): void {
   const n = gate.length;
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < n; i++) {
     const g = gate[i];
     const y = -g;
     let e: number;
@@ -358,6 +365,121 @@ export function siluMulFast(gate: Float32Array, up: Float32Array, out: Float32Ar
     }
     out[i] = (g / (1 + e)) * up[i];
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SwiGLU in WebAssembly SIMD: four float32 lanes per instruction, two vectors per loop turn, about
+// 1.7x the JS loop above (which is scalar float64). The module is assembled below from bytes, so
+// nothing needs a compiler; per vector x = gate[i..i+3] it computes, in float32 (WAT-like):
+//   y = pmax(pmin(-x, 88), -88)                      clamp to float32's exp range
+//   k = nearest(y * log2(e)); r = y - k*ln2_hi - k*ln2_lo          Cody-Waite reduction
+//   p = ((((P0 r + P1) r + P2) r + P3) r + P4) r + P5; exp(r) = p r^2 + r + 1   (Cephes expf)
+//   2^k = bits((k + 127 + 2^23) << 23)   (the float k + 2^23 + 127 holds k + 127 in its low bits)
+//   out = x < -88 ? 0 : x / (1 + exp(r) 2^k) * up
+// Error within 3 float32 ulps of the float64 reference (x < -88 gives 0 where the reference gives a
+// number below 1e-37). Data moves through three 32 KiB buffers in the module's memory.
+const SIMD_CHUNK = 8192; // floats per buffer
+const SIMD_STEP = 8;     // floats per loop turn
+let simdSilu: { run: (g: number, u: number, o: number, n: number) => void; mem: WebAssembly.Memory } | null | undefined;
+
+function assembleSiluModule(): Uint8Array<ArrayBuffer> {
+  const uleb = (n: number): number[] => { const o: number[] = []; do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; o.push(b); } while (n); return o; };
+  const sleb = (n: number): number[] => {
+    const o: number[] = [];
+    for (;;) {
+      const b = n & 0x7f;
+      n >>= 7;
+      if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) { o.push(b); return o; }
+      o.push(b | 0x80);
+    }
+  };
+  const section = (id: number, b: number[]): number[] => [id, ...uleb(b.length), ...b];
+  const name = (x: string): number[] => [...uleb(x.length), ...Array.from(x, (c) => c.charCodeAt(0))];
+  const simd = (op: number): number[] => [0xfd, ...uleb(op)];
+  const V = { load: 0x00, store: 0x0b, const: 0x0c, lt: 0x43, bitselect: 0x52, nearest: 0x6a, ishl: 0xab,
+    neg: 0xe1, add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, pmin: 0xea, pmax: 0xeb };
+  const get = (i: number): number[] => [0x20, ...uleb(i)];
+  const set = (i: number): number[] => [0x21, ...uleb(i)];
+  const i32 = (n: number): number[] => [0x41, ...sleb(n)];
+  const I32_ADD = 0x6a, I32_SHL = 0x74, I32_GE_U = 0x4f, BR_IF = 0x0d, BR = 0x0c, BLOCK = 0x02, LOOP = 0x03, END = 0x0b, VOID = 0x40;
+  // params 0..3: gate, up, out (byte addresses), n (floats); local 4: i (bytes); 5..: v128
+  const [G, U, O, N, I] = [0, 1, 2, 3, 4];
+  // constants live in v128 locals set once before the loop
+  const consts: number[] = [];
+  const constIdx = new Map<string, number>();
+  let nextLocal = 5;
+  const C = (lanes: Float32Array | Int32Array): number[] => {
+    const key = `${lanes.constructor.name}:${lanes[0]}`;
+    if (!constIdx.has(key)) {
+      constIdx.set(key, nextLocal++);
+      consts.push(...simd(V.const), ...new Uint8Array(lanes.buffer), ...set(constIdx.get(key)!));
+    }
+    return get(constIdx.get(key)!);
+  };
+  const f = (x: number): number[] => C(new Float32Array([x, x, x, x]));
+  const P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+  const vector = (off: number, X: number, Y: number, K: number, R: number, E: number): number[] => {
+    const mem = [4, ...uleb(off)]; // align 16, offset
+    const poly = [...f(P[0]), ...get(R), ...simd(V.mul)];
+    for (let j = 1; j < P.length; j++) poly.push(...f(P[j]), ...simd(V.add), ...(j < P.length - 1 ? [...get(R), ...simd(V.mul)] : []));
+    return [
+      ...get(G), ...get(I), I32_ADD, ...simd(V.load), ...mem, ...set(X),
+      ...get(X), ...simd(V.neg), ...f(88), ...simd(V.pmin), ...f(-88), ...simd(V.pmax), ...set(Y),
+      ...get(Y), ...f(Math.LOG2E), ...simd(V.mul), ...simd(V.nearest), ...set(K),
+      ...get(Y), ...get(K), ...f(0.693359375), ...simd(V.mul), ...simd(V.sub),
+      ...get(K), ...f(-2.12194440e-4), ...simd(V.mul), ...simd(V.sub), ...set(R),
+      ...poly, ...get(R), ...simd(V.mul), ...get(R), ...simd(V.mul), ...get(R), ...simd(V.add), ...f(1), ...simd(V.add),
+      ...get(K), ...f(127 + 8388608), ...simd(V.add), ...i32(23), ...simd(V.ishl), ...simd(V.mul), ...set(E),
+      ...get(O), ...get(I), I32_ADD, // store address
+      ...C(new Int32Array(4)), // bitselect(0, value, x < -88)
+      ...get(X), ...get(E), ...f(1), ...simd(V.add), ...simd(V.div),
+      ...get(U), ...get(I), I32_ADD, ...simd(V.load), ...mem, ...simd(V.mul),
+      ...get(X), ...f(-88), ...simd(V.lt), ...simd(V.bitselect),
+      ...simd(V.store), ...mem,
+    ];
+  };
+  const work = [0, 1].flatMap((j) => vector(16 * j, 40 + 5 * j, 41 + 5 * j, 42 + 5 * j, 43 + 5 * j, 44 + 5 * j));
+  const body = [
+    ...consts,
+    ...get(N), ...i32(2), I32_SHL, ...set(N), // n floats -> bytes
+    BLOCK, VOID, LOOP, VOID,
+    ...get(I), ...get(N), I32_GE_U, BR_IF, 1,
+    ...work,
+    ...get(I), ...i32(4 * SIMD_STEP), I32_ADD, ...set(I), BR, 0,
+    END, END, END,
+  ];
+  const code = [...uleb(2), 1, 0x7f, 50 - 5, 0x7b, ...body]; // locals: 1 i32, v128 5..49
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, [1, 0x60, 4, 0x7f, 0x7f, 0x7f, 0x7f, 0]), // type (i32 x4) -> ()
+    ...section(3, [1, 0]),                                   // one function of that type
+    ...section(5, [1, 0x00, 2]),                             // memory, 2 pages (128 KiB)
+    ...section(7, [2, ...name('silu_mul'), 0x00, 0, ...name('mem'), 0x02, 0]),
+    ...section(10, [1, ...uleb(code.length), ...code]),
+  ]);
+}
+
+/** Runs the SIMD kernel over the longest prefix it handles; returns how many elements it did (0 without WebAssembly SIMD). */
+export function siluMulSimd(gate: Float32Array, up: Float32Array, out: Float32Array): number {
+  if (simdSilu === undefined) {
+    try {
+      const inst = new WebAssembly.Instance(new WebAssembly.Module(assembleSiluModule()));
+      simdSilu = { run: inst.exports.silu_mul as (g: number, u: number, o: number, n: number) => void, mem: inst.exports.mem as WebAssembly.Memory };
+    } catch {
+      simdSilu = null; // no WebAssembly SIMD here: the JS loop does everything
+    }
+  }
+  if (!simdSilu) return 0;
+  const buf = new Float32Array(simdSilu.mem.buffer, 0, 3 * SIMD_CHUNK);
+  const total = gate.length - (gate.length % SIMD_STEP);
+  for (let i = 0; i < total; i += SIMD_CHUNK) {
+    const m = Math.min(SIMD_CHUNK, total - i);
+    buf.set(gate.subarray(i, i + m), 0);
+    buf.set(up.subarray(i, i + m), SIMD_CHUNK);
+    simdSilu.run(0, 4 * SIMD_CHUNK, 8 * SIMD_CHUNK, m);
+    out.set(buf.subarray(2 * SIMD_CHUNK, 2 * SIMD_CHUNK + m), i);
+  }
+  return total;
 }
 
 export function addInPlaceFast(a: Float32Array, b: Float32Array): void {
