@@ -13,8 +13,8 @@ common=(--cache-dir "$out/cache" --device cpu)
 "${bb[@]}" sts --model "$fx/tiny-llama" "${common[@]}" --label tiny-llama --out "$out/sts-tiny.json"
 "${bb[@]}" sts --model "$fx/tiny-llama" --lora "$fx/tiny-lora" "${common[@]}" --label tiny-llama+lora --out "$out/sts-tiny-lora.json"
 "${bb[@]}" sts --model "$fx/tiny-llama" --lora "$fx/tiny-lora" --billm-start-index 2 "${common[@]}" --label "tiny-llama+lora k=2" --out "$out/sts-tiny-lora-k2.json"
-"${bb[@]}" degrade --model "$fx/tiny-llama" --layers 0..4 "${common[@]}" --label tiny-llama --out "$out/degrade-tiny.json"
-"${bb[@]}" degrade --model "$fx/tiny-llama" --lora "$fx/tiny-lora" --layers 0..4 "${common[@]}" --label tiny-llama+lora --out "$out/degrade-tiny-lora.json"
+"${bb[@]}" degrade --model "$fx/tiny-llama" --layers 0..4 "${common[@]}" --label "tiny-llama sweep" --out "$out/degrade-tiny.json"
+"${bb[@]}" degrade --model "$fx/tiny-llama" --lora "$fx/tiny-lora" --layers 0..4 "${common[@]}" --label "tiny-llama+lora sweep" --out "$out/degrade-tiny-lora.json"
 rm -rf "$out/cache"
 "${bb[@]}" report "$out"/sts-tiny.json "$out"/sts-tiny-lora.json "$out"/sts-tiny-lora-k2.json "$out"/degrade-tiny.json "$out"/degrade-tiny-lora.json \
   --compare-paper --out "$out/report" --title "bellm-bench on the tiny fixture model (random weights: numbers test the pipeline, not a model)"
