@@ -8,7 +8,7 @@ import { info } from '../experiments/progress.ts';
 import { openEmbedder } from '../experiments/setup.ts';
 import { loadTasks } from '../experiments/sts.ts';
 import { TASK_ORDER } from '../tasks/registry.ts';
-import { positiveInt, settingsFrom, withModelOptions, type ModelArgs } from './model-options.ts';
+import { batchTokensFrom, positiveInt, settingsFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 
 interface DegradeArgs extends ModelArgs {
   layers?: string;
@@ -34,7 +34,7 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
     const settings = settingsFrom(a);
     const shard = a.shard ? parseShard(a.shard) : null;
     const loaded = loadTasks(tasks, a['data-dir']);
-    const { embedder } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
+    const { embedder, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
     const L = embedder.decoder.numLayers;
     const all = parseLayers(a.layers ?? (a.mode === 'truncate' ? `1..${L}` : `0..${L}`), L, a.mode);
     const layers = shardLayers(all, shard);
@@ -43,7 +43,7 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
     mkdirSync(dirname(out), { recursive: true });
     const r = runDegrade(embedder, {
       tasks: loaded, dataDir: a['data-dir'], settings, mode: a.mode, layers, allLayers: all, shard, out,
-      cacheDir: a['cache-dir'], batchTokens: positiveInt('batch-tokens', a['batch-tokens']), label, quiet: a.quiet,
+      cacheDir: a['cache-dir'], batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), label, quiet: a.quiet,
     });
     const rows = r.rows.map((row) => ({ label: `k=${row.k}`, scores: Object.fromEntries(row.tasks.map((t) => [t.label, t.main])) }));
     process.stdout.write(`${formatStsTable(rows, 'text', a.mode === 'truncate' ? 'layers' : 'causal')}\n`);

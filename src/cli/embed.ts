@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { UserError } from '../errors.ts';
 import { progressBar } from '../experiments/progress.ts';
 import { openEmbedder } from '../experiments/setup.ts';
-import { nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
+import { batchTokensFrom, nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 
 interface EmbedArgs extends ModelArgs {
   input: string;
@@ -30,12 +30,12 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
     const sentences = text.split(/\r?\n/);
     if (sentences.at(-1) === '') sentences.pop();
     const settings = settingsFrom(a);
-    const { embedder } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
+    const { embedder, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
     const L = embedder.decoder.numLayers;
     const bar = progressBar('embedding', a.quiet);
     const vecs = embedder.embed(sentences, {
       ...settings, billmStartIndex: startIndexFrom(a['billm-start-index'], L), nLayers: nLayersFrom(a['n-layers'], L),
-      cacheDir: a.cache ? a['cache-dir'] : null, batchTokens: positiveInt('batch-tokens', a['batch-tokens']),
+      cacheDir: a.cache ? a['cache-dir'] : null, batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens),
       batchSize: a['batch-size'], onProgress: (d, n) => bar.update(d, n),
     });
     bar.stop();

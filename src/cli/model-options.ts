@@ -16,7 +16,7 @@ export interface ModelArgs {
   device: string;
   'cache-dir': string;
   cache: boolean;
-  'batch-tokens': number;
+  'batch-tokens'?: number;
   'batch-size': number;
   quiet: boolean;
   'data-dir': string;
@@ -35,7 +35,7 @@ export function withModelOptions<T>(y: Argv<T>, defaultPreset: string) {
     .option('device', { type: 'string', default: 'auto', choices: ['auto', 'cpu', 'cuda'], describe: 'compute backend' })
     .option('cache-dir', { type: 'string', default: '.cache/bellm-bench', describe: 'embedding cache folder' })
     .option('cache', { type: 'boolean', default: true, describe: 'use the embedding cache (--no-cache to disable)' })
-    .option('batch-tokens', { type: 'number', default: 2048, describe: 'tokens per length-sorted batch' })
+    .option('batch-tokens', { type: 'number', describe: 'tokens per length-sorted batch (default: 2048 on CPU, planned from free memory on GPU)' })
     .option('batch-size', { type: 'number', default: 16, describe: 'sentences per batch with --billm-mask-compat (SentEval order)' });
 }
 
@@ -62,6 +62,11 @@ export function nLayersFrom(v: number | undefined, numLayers: number): number | 
   if (v === undefined) return null;
   if (!Number.isInteger(v) || v < 1 || v > numLayers) throw new UserError(`--n-layers ${v} is outside 1..${numLayers}`);
   return v;
+}
+
+/** The explicit --batch-tokens, or the backend's planned size. */
+export function batchTokensFrom(v: number | undefined, planned: number): number {
+  return v === undefined ? planned : positiveInt('batch-tokens', v);
 }
 
 export function positiveInt(name: string, v: number): number {

@@ -8,7 +8,7 @@ import { info } from '../experiments/progress.ts';
 import { openEmbedder } from '../experiments/setup.ts';
 import { loadTasks, runSts } from '../experiments/sts.ts';
 import { TASK_ORDER } from '../tasks/registry.ts';
-import { nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
+import { batchTokensFrom, nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 
 interface StsArgs extends ModelArgs {
   tasks: string[];
@@ -43,7 +43,7 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     const tasks = a.tasks.flatMap((t) => t.split(',')).filter(Boolean);
     const settings = settingsFrom(a);
     const loaded = loadTasks(tasks, a['data-dir']);
-    const { embedder, loadSeconds } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
+    const { embedder, loadSeconds, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
     const L = embedder.decoder.numLayers;
     const pl = a['pivot-layer'];
     if (pl !== 'final' && !(/^\d+$/.test(pl) && Number(pl) <= L)) throw new UserError(`--pivot-layer ${pl}: 'final' or an integer 0..${L}`);
@@ -52,7 +52,7 @@ export const stsCommand: CommandModule<object, StsArgs> = {
       tasks: loaded, dataDir: a['data-dir'], settings,
       billmStartIndex: startIndexFrom(a['billm-start-index'], L), nLayers: nLayersFrom(a['n-layers'], L),
       cacheDir: a.cache ? a['cache-dir'] : null,
-      batchTokens: positiveInt('batch-tokens', a['batch-tokens']), batchSize: positiveInt('batch-size', a['batch-size']),
+      batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), batchSize: positiveInt('batch-size', a['batch-size']),
       label: a.label, sentenceStats: a['sentence-stats'], groupSize: positiveInt('group-size', a['group-size']), quiet: a.quiet, loadSeconds,
     });
     const out = a.out ?? join('reports', `sts-${results.label.replace(/[^\w.+-]+/g, '_')}.json`);

@@ -12,6 +12,7 @@ import { loadModel } from '../model/load.ts';
 import { loadTokenizer } from '../model/tokenizer.ts';
 import { taskFiles, type TaskSpec } from '../tasks/registry.ts';
 import type { Provenance } from './results.ts';
+import { planGpuMemory } from './gpu-plan.ts';
 import { info } from './progress.ts';
 
 export interface OpenOptions {
@@ -21,18 +22,28 @@ export interface OpenOptions {
   quiet: boolean;
 }
 
-export function openEmbedder(o: OpenOptions): { embedder: Embedder; loadSeconds: number } {
+export const CPU_BATCH_TOKENS = 2048;
+
+/** `batchTokens`: tokens per batch for this backend (CPU: 2048; CUDA: planned from free GPU memory). */
+export function openEmbedder(o: OpenOptions): { embedder: Embedder; loadSeconds: number; batchTokens: number } {
   const t0 = performance.now();
   const backend = createBackend(o.device ?? 'auto', o.quiet);
-  // The CPU backend holds fp32 weights: refuse early, before minutes of loading, if they cannot fit.
-  if (!(backend instanceof CudaBackend)) checkCpuMemory(readConfig(o.model));
+  // Refuse early, before minutes of loading, if the weights cannot fit (the CPU backend holds fp32).
+  let batchTokens = CPU_BATCH_TOKENS;
+  if (backend instanceof CudaBackend) {
+    const plan = planGpuMemory(readConfig(o.model), backend.memoryStats().deviceFreeBytes);
+    info(o.quiet, plan.message);
+    batchTokens = plan.batchTokens;
+  } else {
+    checkCpuMemory(readConfig(o.model));
+  }
   const model = loadModel(o.model, o.lora ? { lora: o.lora } : {});
   if (model.lora) {
     info(o.quiet, `LoRA ${model.lora.dir} merged into the base weights at load time (r ${model.lora.r}, scale ${model.lora.scale}, ${model.lora.mergedTensors} tensors)`);
   }
   const tokenizer = loadTokenizer(o.model);
   const embedder = new Embedder(model, tokenizer, backend);
-  return { embedder, loadSeconds: (performance.now() - t0) / 1000 };
+  return { embedder, loadSeconds: (performance.now() - t0) / 1000, batchTokens };
 }
 
 export function createBackend(device: string, quiet: boolean): Backend {

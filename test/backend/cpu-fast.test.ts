@@ -6,8 +6,8 @@ import test, { type ExecutionContext } from 'ava';
 import { loadOpenBlas, minInvariantRows, openBlasCandidates, openBlasMatmul } from '../../src/backend/cpu/blas.ts';
 import { CpuBackend } from '../../src/backend/cpu/backend.ts';
 import {
-  attentionFast, AttentionScratch, BufferPool, fastExp, matmulBlocked, RopeTable, rmsnormFast, ropeFast, siluMulFast, siluMulJs,
-  siluMulSimd,
+  attentionFast, AttentionScratch, BufferPool, fastExp, matmulBlocked, RopeTable, rmsnormJs, rmsnormSimd, ropeFast, siluMulFast,
+  siluMulJs, siluMulSimd,
 } from '../../src/backend/cpu/fast.ts';
 import { attentionRef, matmulRef, rmsnormRef, ropeRef, siluMulRef } from '../../src/backend/cpu/kernels.ts';
 import { checkCpuMemory, estimateCpuMemory } from '../../src/backend/cpu/memory.ts';
@@ -122,16 +122,31 @@ test('OpenBLAS sgemm with strided views (attention layout: lda/ldb/ldc wider tha
 });
 
 // ---------------------------------------------------------------------------------------------
-test('rmsnormFast equals rmsnormRef (odd widths, tiny and large values)', (t) => {
-  for (const [N, H] of [[1, 1], [3, 7], [5, 64], [2, 769], [9, 4096]]) {
-    for (const scale of [1e-3, 1, 300]) {
-      const x = rand(N * H, N + H, scale), w = rand(H, H, 2);
-      const want = new Float32Array(N * H), got = new Float32Array(N * H).fill(NaN);
-      rmsnormRef(x, w, N, H, 1e-5, want);
-      rmsnormFast(x, w, N, H, 1e-5, got);
-      ok(t, mismatch(`rmsnorm [${N}, ${H}] scale ${scale}`, got, want));
+for (const [label, run] of [
+  ['JS loop', rmsnormJs],
+  ['WebAssembly SIMD', (x: Float32Array, w: Float32Array, N: number, H: number, eps: number, o: Float32Array) => {
+    if (!rmsnormSimd(x, w, N, H, eps, o)) rmsnormJs(x, w, N, H, eps, o);
+  }],
+] as const) {
+  test(`rmsnorm (${label}) equals rmsnormRef (odd and SIMD widths, many rows, tiny and large values)`, (t) => {
+    for (const [N, H] of [[1, 1], [3, 7], [5, 64], [2, 769], [9, 4096], [300, 768], [3, 16384], [2, 16392]]) {
+      for (const scale of [1e-3, 1, 300]) {
+        const x = rand(N * H, N + H, scale), w = rand(H, H, 2);
+        const want = new Float32Array(N * H), got = new Float32Array(N * H).fill(NaN);
+        rmsnormRef(x, w, N, H, 1e-5, want);
+        run(x, w, N, H, 1e-5, got);
+        ok(t, mismatch(`rmsnorm ${label} [${N}, ${H}] scale ${scale}`, got, want));
+      }
     }
-  }
+  });
+}
+
+test('the SIMD rmsnorm takes widths that are multiples of 8 up to 16384 and leaves the rest to the JS loop', (t) => {
+  const run = (H: number) => rmsnormSimd(new Float32Array(H), new Float32Array(H), 1, H, 1e-5, new Float32Array(H));
+  t.true(run(64));
+  t.true(run(16384));
+  t.false(run(60));
+  t.false(run(16392));
 });
 
 test('ropeFast with cached tables equals ropeRef bit for bit (positions beyond the first table, GQA widths)', (t) => {
@@ -206,9 +221,14 @@ function attnCases(): AttnCase[] {
   ];
 }
 
-for (const path of ['JS loops', 'sgemm'] as const) {
-  test(`attentionFast (${path}) equals attentionRef: varlen, GQA, compat padding, causal and bidirectional`, (t) => {
-    if (path === 'sgemm' && !blas) return t.pass(`skipped: ${noBlas}`);
+const ATTENTION_PATHS = [
+  { name: 'JS loops', blas: false, simd: false },
+  { name: 'sgemm + JS softmax', blas: true, simd: false },
+  { name: 'sgemm + SIMD softmax', blas: true, simd: true },
+] as const;
+for (const path of ATTENTION_PATHS) {
+  test(`attentionFast (${path.name}) equals attentionRef: varlen, GQA, compat padding, causal and bidirectional`, (t) => {
+    if (path.blas && !blas) return t.pass(`skipped: ${noBlas}`);
     const scratch = new AttentionScratch();
     for (const c of attnCases()) {
       const N = c.batch.starts[c.batch.count];
@@ -216,8 +236,8 @@ for (const path of ['JS loops', 'sgemm'] as const) {
         const q = rand(N * c.nH * c.D, N + c.D, 2), k = rand(N * c.nKV * c.D, N + 1, 2), v = rand(N * c.nKV * c.D, N + 2);
         const want = new Float32Array(N * c.nH * c.D), got = new Float32Array(N * c.nH * c.D).fill(NaN);
         attentionRef(q, k, v, c.batch, c.nH, c.nKV, c.D, mask, want);
-        attentionFast(q, k, v, c.batch, c.nH, c.nKV, c.D, mask, got, path === 'sgemm' ? blas : null, scratch, path === 'sgemm' ? 1 : Infinity);
-        ok(t, mismatch(`attention ${path} ${c.name} ${mask} [N ${N}, nH ${c.nH}, nKV ${c.nKV}, D ${c.D}]`, got, want));
+        attentionFast(q, k, v, c.batch, c.nH, c.nKV, c.D, mask, got, path.blas ? blas : null, scratch, path.blas ? 1 : Infinity, path.simd);
+        ok(t, mismatch(`attention ${path.name} ${c.name} ${mask} [N ${N}, nH ${c.nH}, nKV ${c.nKV}, D ${c.D}]`, got, want));
       }
     }
   });
@@ -226,11 +246,14 @@ for (const path of ['JS loops', 'sgemm'] as const) {
 test('attentionFast with a large scale spread (softmax saturates) still equals attentionRef', (t) => {
   const batch = packBatch([Array.from({ length: 40 }, (_, i) => i + 1)]);
   const q = rand(40 * 64, 1, 30), k = rand(40 * 64, 2, 30), v = rand(40 * 64, 3);
-  for (const b of blas ? [null, blas] : [null]) {
-    const want = new Float32Array(40 * 64), got = new Float32Array(40 * 64);
-    attentionRef(q, k, v, batch, 1, 1, 64, 'causal', want);
-    attentionFast(q, k, v, batch, 1, 1, 64, 'causal', got, b, new AttentionScratch(), 1);
-    ok(t, mismatch(`attention saturated (${b ? 'sgemm' : 'js'})`, got, want));
+  for (const path of ATTENTION_PATHS) {
+    if (path.blas && !blas) continue;
+    for (const mask of ['causal', 'bidirectional'] as MaskMode[]) {
+      const want = new Float32Array(40 * 64), got = new Float32Array(40 * 64);
+      attentionRef(q, k, v, batch, 1, 1, 64, mask, want);
+      attentionFast(q, k, v, batch, 1, 1, 64, mask, got, path.blas ? blas : null, new AttentionScratch(), 1, path.simd);
+      ok(t, mismatch(`attention saturated (${path.name}, ${mask})`, got, want));
+    }
   }
 });
 

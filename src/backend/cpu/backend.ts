@@ -11,10 +11,10 @@ import type { Matrix } from '../../model/types.ts';
 import type { Act, AttentionShape, Backend, PackedBatch, Pooling, WeightHandle } from '../ops.ts';
 import { loadOpenBlas, openBlasMatmul, openBlasStatus, type OpenBlas } from './blas.ts';
 import {
-  addInPlaceFast, attentionFast, AttentionScratch, ATTENTION_GEMM_MIN_LEN, BufferPool, matmulBlocked,
-  RopeTable, rmsnormFast, ropeFast, siluMulFast,
+  addInPlaceFast, attentionFast, AttentionScratch, ATTENTION_GEMM_MIN_LEN, BufferPool, matmulBlocked, rmsnormFast, ropeFast, siluMulFast,
 } from './fast.ts';
 import { attentionRef, matmulRef, poolRef, rmsnormRef, ropeRef, siluMulRef } from './kernels.ts';
+import { allShared, CpuHelper, MIN_PARALLEL_WORK, ropeTable, runJob, type HelperJob, type JobContext } from './threads.ts';
 
 export interface CpuTensor extends Act {
   readonly data: Float32Array;
@@ -40,6 +40,11 @@ export interface CpuBackendOptions {
   threads?: number;
   /** Shortest sequence whose attention goes through sgemm (default ATTENTION_GEMM_MIN_LEN). */
   attentionGemmMinLen?: number;
+  /**
+   * Split SwiGLU, RMSNorm, RoPE and attention with a helper thread (threads.ts). Default: on when
+   * there is a second core, unless BELLM_CPU_THREADS=1. Results are the same either way.
+   */
+  helper?: boolean;
   name?: string;
 }
 
@@ -55,10 +60,10 @@ export class CpuBackend implements Backend {
   readonly blas: OpenBlas | null;
   private readonly mm: MatmulFn;
   private readonly buffers: BufferPool | null;
-  private readonly ropeTables = new Map<string, RopeTable>();
-  private readonly scratch = new AttentionScratch();
+  private readonly ctx: JobContext;
   private readonly gemmMinLen: number;
   private readonly ref: boolean;
+  private readonly helper: CpuHelper | null;
 
   constructor(opts: CpuBackendOptions = {}) {
     this.gemmMinLen = opts.attentionGemmMinLen ?? ATTENTION_GEMM_MIN_LEN;
@@ -68,6 +73,8 @@ export class CpuBackend implements Backend {
       this.blas = null;
       this.mm = opts.matmul ?? matmulRef;
       this.buffers = null;
+      this.helper = null;
+      this.ctx = { blas: null, scratch: new AttentionScratch(), ropeTables: new Map() };
       this.name = opts.name ?? 'cpu (reference)';
       return;
     }
@@ -79,14 +86,35 @@ export class CpuBackend implements Backend {
     this.blas = blas;
     this.kind = opts.matmul ? 'custom' : blas ? 'openblas' : 'js';
     this.mm = opts.matmul ?? (blas ? openBlasMatmul(blas) : matmulBlocked);
-    this.buffers = new BufferPool();
+    this.helper = opts.helper === false ? null : CpuHelper.shared();
+    this.buffers = new BufferPool(undefined, undefined, this.helper !== null);
+    this.ctx = { blas, scratch: new AttentionScratch(), ropeTables: new Map() };
     this.name = opts.name ?? `cpu (${this.kind})`;
   }
+
+  /** The helper thread, when it is running and these arrays are shared memory it can write. */
+  private parallel(work: number, ...arrays: ArrayBufferView[]): CpuHelper | null {
+    const h = this.helper;
+    return h && work >= MIN_PARALLEL_WORK && h.ready && allShared(...arrays) ? h : null;
+  }
+
+  /** Runs `mine` here and `theirs` on the helper at the same time. */
+  private split(h: CpuHelper, mine: HelperJob, theirs: HelperJob): void {
+    h.start(theirs);
+    try {
+      runJob(mine, this.ctx);
+    } finally {
+      h.finish();
+    }
+  }
+
 
   /** One line for logs: kernels, BLAS library and threads. */
   describe(): string {
     if (this.ref) return `${this.name}: reference loops of kernels.ts${this.kind === 'custom' ? ', custom matmul' : ''}`;
-    return `${this.name}: fast kernels; matmul ${this.blas ? openBlasStatus() : this.kind === 'custom' ? 'custom' : 'blocked TypeScript (no OpenBLAS)'}`;
+    const mm = this.blas ? openBlasStatus() : this.kind === 'custom' ? 'custom' : 'blocked TypeScript (no OpenBLAS)';
+    const helper = !this.helper ? 'no helper thread' : this.helper.failure ? `helper thread failed: ${this.helper.failure}` : 'a helper thread for the other ops';
+    return `${this.name}: fast kernels, ${helper}; matmul ${mm}`;
   }
 
   private t(rows: number, cols: number): CpuTensor {
@@ -115,8 +143,18 @@ export class CpuBackend implements Backend {
   }
   rmsnorm(x: Act, weight: WeightHandle, eps: number): Act {
     const out = this.t(x.rows, x.cols);
-    if (this.ref) rmsnormRef(d(x), wd(weight), x.rows, x.cols, eps, out.data);
-    else rmsnormFast(d(x), wd(weight), x.rows, x.cols, eps, out.data);
+    const N = x.rows, H = x.cols, xs = d(x), w = wd(weight), o = out.data;
+    if (this.ref) {
+      rmsnormRef(xs, w, N, H, eps, o);
+      return out;
+    }
+    const h = this.parallel(N * H, xs, o);
+    if (h) {
+      const m = N >> 1;
+      this.split(h,
+        { op: 'rmsnorm', x: xs.subarray(0, m * H), w, out: o.subarray(0, m * H), N: m, H, eps },
+        { op: 'rmsnorm', x: xs.subarray(m * H, N * H), w, out: o.subarray(m * H, N * H), N: N - m, H, eps });
+    } else rmsnormFast(xs, w, N, H, eps, o);
     return out;
   }
   matmul(x: Act, w: WeightHandle): Act {
@@ -130,28 +168,67 @@ export class CpuBackend implements Backend {
       throw new Error(`rope: x is [${x.rows}, ${x.cols}], expected [${positions.length}, ${nHeads}*${headDim}]`);
     }
     if (this.ref) return ropeRef(d(x), positions, nHeads, headDim, theta);
-    const key = `${headDim}:${theta}`;
-    let table = this.ropeTables.get(key);
-    if (!table) this.ropeTables.set(key, (table = new RopeTable(headDim, theta)));
-    ropeFast(d(x), positions, nHeads, table);
+    const xs = d(x), W = x.cols, N = x.rows;
+    const h = this.parallel(N * W, xs);
+    if (h) {
+      const m = N >> 1;
+      this.split(h,
+        { op: 'rope', x: xs.subarray(0, m * W), positions: positions.subarray(0, m), nHeads, headDim, theta },
+        { op: 'rope', x: xs.subarray(m * W, N * W), positions: positions.subarray(m, N), nHeads, headDim, theta });
+    } else ropeFast(xs, positions, nHeads, ropeTable(this.ctx, headDim, theta));
   }
   attention(q: Act, k: Act, v: Act, batch: PackedBatch, s: AttentionShape): Act {
     const out = this.t(q.rows, s.nHeads * s.headDim);
+    const [qs, ks, vs, o] = [d(q), d(k), d(v), out.data];
     if (this.ref) {
-      attentionRef(d(q), d(k), d(v), batch, s.nHeads, s.nKvHeads, s.headDim, s.mask, out.data);
-    } else {
-      attentionFast(d(q), d(k), d(v), batch, s.nHeads, s.nKvHeads, s.headDim, s.mask, out.data, this.blas, this.scratch, this.gemmMinLen);
+      attentionRef(qs, ks, vs, batch, s.nHeads, s.nKvHeads, s.headDim, s.mask, o);
+      return out;
+    }
+    // work ~ sum over sequences of T^2 (scores), split where half of it is done
+    let total = 0;
+    for (let i = 0; i < batch.count; i++) total += (batch.starts[i + 1] - batch.starts[i]) ** 2;
+    const h = batch.count >= 2 ? this.parallel(total * s.nHeads * s.headDim / 16, qs, ks, vs, o) : null;
+    if (!h) {
+      attentionFast(qs, ks, vs, batch, s.nHeads, s.nKvHeads, s.headDim, s.mask, o, this.blas, this.ctx.scratch, this.gemmMinLen);
+      return out;
+    }
+    let cut = 0;
+    for (let acc = 0; cut < batch.count - 1 && acc < total / 2; cut++) acc += (batch.starts[cut + 1] - batch.starts[cut]) ** 2;
+    const job = (seqFrom: number, seqTo: number): HelperJob => ({
+      op: 'attention', q: qs, k: ks, v: vs, out: o, batch, nH: s.nHeads, nKV: s.nKvHeads, D: s.headDim, mask: s.mask,
+      gemmMinLen: this.gemmMinLen, useSimd: true, seqFrom, seqTo,
+    });
+    // both threads call sgemm at once: one OpenBLAS thread each (as attentionFast does for itself)
+    const threads = this.blas ? this.blas.threads() : 1;
+    if (this.blas && threads > 1) this.blas.setThreads(1);
+    try {
+      this.split(h, job(0, cut), job(cut, batch.count));
+    } finally {
+      if (this.blas && threads > 1) this.blas.setThreads(threads);
     }
     return out;
   }
   siluMul(gate: Act, up: Act): Act {
     const out = this.t(gate.rows, gate.cols);
-    if (this.ref) siluMulRef(d(gate), d(up), out.data);
-    else siluMulFast(d(gate), d(up), out.data);
+    const [g, u, o] = [d(gate), d(up), out.data];
+    if (this.ref) {
+      siluMulRef(g, u, o);
+      return out;
+    }
+    const n = g.length;
+    const h = this.parallel(n, g, u, o);
+    if (h) {
+      const m = (n >> 4) << 3; // about half, a multiple of 8 (the SIMD kernel's step)
+      this.split(h,
+        { op: 'silu', gate: g.subarray(0, m), up: u.subarray(0, m), out: o.subarray(0, m) },
+        { op: 'silu', gate: g.subarray(m), up: u.subarray(m), out: o.subarray(m) });
+    } else siluMulFast(g, u, o);
     return out;
   }
   addInPlace(x: Act, y: Act): void {
-    addInPlaceFast(d(x), d(y));
+    if (x.rows !== y.rows || x.cols !== y.cols) throw new Error(`addInPlace: [${x.rows}, ${x.cols}] += [${y.rows}, ${y.cols}]`);
+    if (this.blas && !this.ref) this.blas.saxpy(1, d(y), d(x)); // one rounding, like the loop
+    else addInPlaceFast(d(x), d(y));
   }
   copy(x: Act): Act {
     const out = this.t(x.rows, x.cols);

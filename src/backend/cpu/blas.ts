@@ -32,6 +32,8 @@ export interface OpenBlas {
     transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
     A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number,
   ): void;
+  /** y += alpha * x over x.length elements (cblas_saxpy; vectorized, threaded above 10000 elements). */
+  saxpy(alpha: number, x: Float32Array, y: Float32Array): void;
 }
 
 const MULTIARCH: Partial<Record<NodeJS.Architecture, string>> = {
@@ -86,6 +88,7 @@ export function openBlasCandidates(): string[] {
 function bind(path: string): OpenBlas {
   const lib = koffi.load(path);
   const gemm = lib.func('void cblas_sgemm(int order, int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc)');
+  const axpy = lib.func('void cblas_saxpy(int n, float alpha, const float *x, int incx, float *y, int incy)');
   const optional = (proto: string): ((...a: unknown[]) => unknown) | null => {
     try { return lib.func(proto); } catch { return null; }
   };
@@ -112,6 +115,10 @@ function bind(path: string): OpenBlas {
       }
       gemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
         M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    },
+    saxpy(alpha, x, y) {
+      if (y.length < x.length) throw new Error(`saxpy: y has ${y.length} elements, x ${x.length}`);
+      if (x.length > 0) axpy(x.length, alpha, x, 1, y, 1);
     },
   };
 }

@@ -108,7 +108,12 @@ export function matmulBlocked(x: Float32Array, w: Float32Array, N: number, K: nu
 }
 
 // ---------------------------------------------------------------------------------------------
+/** RMSNorm: the WebAssembly SIMD kernel when it applies (H % 8 == 0), else the JS loop. */
 export function rmsnormFast(x: Float32Array, w: Float32Array, N: number, H: number, eps: number, out: Float32Array): void {
+  if (!rmsnormSimd(x, w, N, H, eps, out)) rmsnormJs(x, w, N, H, eps, out);
+}
+
+export function rmsnormJs(x: Float32Array, w: Float32Array, N: number, H: number, eps: number, out: Float32Array): void {
   for (let n = 0; n < N; n++) {
     const off = n * H;
     let s0 = 0, s1 = 0;
@@ -219,7 +224,7 @@ export const ATTENTION_GEMM_MIN_LEN = 4;
 export function attentionFast(
   q: Float32Array, k: Float32Array, v: Float32Array, batch: PackedBatch,
   nH: number, nKV: number, D: number, mask: MaskMode, out: Float32Array,
-  blas: OpenBlas | null, scratch: AttentionScratch, gemmMinLen = ATTENTION_GEMM_MIN_LEN,
+  blas: OpenBlas | null, scratch: AttentionScratch, gemmMinLen = ATTENTION_GEMM_MIN_LEN, useSimd = true,
 ): void {
   if (nH % nKV !== 0) throw new Error(`attention: ${nH} query heads are not a multiple of ${nKV} KV heads`);
   // Per-head products are small (T x T x D); OpenBLAS would hand those above ~262k multiply-adds to
@@ -228,23 +233,28 @@ export function attentionFast(
   const threads = blas ? blas.threads() : 1;
   if (blas && threads > 1) blas.setThreads(1);
   try {
-    attentionSequences(q, k, v, batch, nH, nKV, D, mask, out, blas, scratch, gemmMinLen);
+    attentionRange(q, k, v, batch, nH, nKV, D, mask, out, blas, scratch, gemmMinLen, useSimd, 0, batch.count);
   } finally {
     if (blas && threads > 1) blas.setThreads(threads);
   }
 }
 
-function attentionSequences(
+/**
+ * attentionFast for sequences [seqFrom, seqTo) of the batch only (their rows of `out`), leaving
+ * OpenBLAS's thread count alone: the helper thread (threads.ts) runs one range while the main
+ * thread runs the other.
+ */
+export function attentionRange(
   q: Float32Array, k: Float32Array, v: Float32Array, batch: PackedBatch,
   nH: number, nKV: number, D: number, mask: MaskMode, out: Float32Array,
-  blas: OpenBlas | null, scratch: AttentionScratch, gemmMinLen: number,
+  blas: OpenBlas | null, scratch: AttentionScratch, gemmMinLen: number, useSimd: boolean, seqFrom: number, seqTo: number,
 ): void {
   const qW = nH * D;
   const kW = nKV * D;
   const group = nH / nKV;
   const scale = 1 / Math.sqrt(D);
   const padVisible = batch.padKeysVisibleInBidirectional;
-  for (let s = 0; s < batch.count; s++) {
+  for (let s = seqFrom; s < seqTo; s++) {
     const start = batch.starts[s];
     const T = batch.starts[s + 1] - start;
     if (T === 0) continue;
@@ -252,17 +262,22 @@ function attentionSequences(
     // Widest key range any query row of this sequence sees.
     const Tk = mask === 'causal' ? Math.min(T, valid) : padVisible ? T : valid;
     if (blas && T >= gemmMinLen) {
-      const S = scratch.scoresFor(T * Tk);
+      // Scores in the SIMD kernels' memory when there is one (softmax in place there), else a scratch
+      // array and the JS softmax. Row stride ld >= Tk.
+      const sm = useSimd ? simdScores(T, Tk) : null;
+      const ld = sm ? sm.ld : Tk;
+      const S = sm ? sm.S : scratch.scoresFor(T * Tk);
       for (let h = 0; h < nH; h++) {
         const kvh = (h / group) | 0;
         const qOff = start * qW + h * D;
         const kOff = start * kW + kvh * D;
         // S[T, Tk] = scale * Q_h K^T (the causal upper triangle is computed and then ignored:
         // cheaper than many small calls at these lengths)
-        blas.sgemm(false, true, T, Tk, D, scale, q.subarray(qOff), qW, k.subarray(kOff), kW, 0, S, Tk);
-        softmaxRows(S, T, Tk, valid, mask, padVisible);
+        blas.sgemm(false, true, T, Tk, D, scale, q.subarray(qOff), qW, k.subarray(kOff), kW, 0, S, ld);
+        if (sm) softmaxRowsSimd(T, ld, valid, mask, padVisible);
+        else softmaxRows(S, T, Tk, valid, mask, padVisible);
         // O_h[T, D] = P V
-        blas.sgemm(false, false, T, D, Tk, 1, S, Tk, v.subarray(kOff), kW, 0, out.subarray(qOff), qW);
+        blas.sgemm(false, false, T, D, Tk, 1, S, ld, v.subarray(kOff), kW, 0, out.subarray(qOff), qW);
       }
       continue;
     }
@@ -367,121 +382,6 @@ export function siluMulJs(gate: Float32Array, up: Float32Array, out: Float32Arra
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// SwiGLU in WebAssembly SIMD: four float32 lanes per instruction, two vectors per loop turn, about
-// 1.7x the JS loop above (which is scalar float64). The module is assembled below from bytes, so
-// nothing needs a compiler; per vector x = gate[i..i+3] it computes, in float32 (WAT-like):
-//   y = pmax(pmin(-x, 88), -88)                      clamp to float32's exp range
-//   k = nearest(y * log2(e)); r = y - k*ln2_hi - k*ln2_lo          Cody-Waite reduction
-//   p = ((((P0 r + P1) r + P2) r + P3) r + P4) r + P5; exp(r) = p r^2 + r + 1   (Cephes expf)
-//   2^k = bits((k + 127 + 2^23) << 23)   (the float k + 2^23 + 127 holds k + 127 in its low bits)
-//   out = x < -88 ? 0 : x / (1 + exp(r) 2^k) * up
-// Error within 3 float32 ulps of the float64 reference (x < -88 gives 0 where the reference gives a
-// number below 1e-37). Data moves through three 32 KiB buffers in the module's memory.
-const SIMD_CHUNK = 8192; // floats per buffer
-const SIMD_STEP = 8;     // floats per loop turn
-let simdSilu: { run: (g: number, u: number, o: number, n: number) => void; mem: WebAssembly.Memory } | null | undefined;
-
-function assembleSiluModule(): Uint8Array<ArrayBuffer> {
-  const uleb = (n: number): number[] => { const o: number[] = []; do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; o.push(b); } while (n); return o; };
-  const sleb = (n: number): number[] => {
-    const o: number[] = [];
-    for (;;) {
-      const b = n & 0x7f;
-      n >>= 7;
-      if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) { o.push(b); return o; }
-      o.push(b | 0x80);
-    }
-  };
-  const section = (id: number, b: number[]): number[] => [id, ...uleb(b.length), ...b];
-  const name = (x: string): number[] => [...uleb(x.length), ...Array.from(x, (c) => c.charCodeAt(0))];
-  const simd = (op: number): number[] => [0xfd, ...uleb(op)];
-  const V = { load: 0x00, store: 0x0b, const: 0x0c, lt: 0x43, bitselect: 0x52, nearest: 0x6a, ishl: 0xab,
-    neg: 0xe1, add: 0xe4, sub: 0xe5, mul: 0xe6, div: 0xe7, pmin: 0xea, pmax: 0xeb };
-  const get = (i: number): number[] => [0x20, ...uleb(i)];
-  const set = (i: number): number[] => [0x21, ...uleb(i)];
-  const i32 = (n: number): number[] => [0x41, ...sleb(n)];
-  const I32_ADD = 0x6a, I32_SHL = 0x74, I32_GE_U = 0x4f, BR_IF = 0x0d, BR = 0x0c, BLOCK = 0x02, LOOP = 0x03, END = 0x0b, VOID = 0x40;
-  // params 0..3: gate, up, out (byte addresses), n (floats); local 4: i (bytes); 5..: v128
-  const [G, U, O, N, I] = [0, 1, 2, 3, 4];
-  // constants live in v128 locals set once before the loop
-  const consts: number[] = [];
-  const constIdx = new Map<string, number>();
-  let nextLocal = 5;
-  const C = (lanes: Float32Array | Int32Array): number[] => {
-    const key = `${lanes.constructor.name}:${lanes[0]}`;
-    if (!constIdx.has(key)) {
-      constIdx.set(key, nextLocal++);
-      consts.push(...simd(V.const), ...new Uint8Array(lanes.buffer), ...set(constIdx.get(key)!));
-    }
-    return get(constIdx.get(key)!);
-  };
-  const f = (x: number): number[] => C(new Float32Array([x, x, x, x]));
-  const P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
-  const vector = (off: number, X: number, Y: number, K: number, R: number, E: number): number[] => {
-    const mem = [4, ...uleb(off)]; // align 16, offset
-    const poly = [...f(P[0]), ...get(R), ...simd(V.mul)];
-    for (let j = 1; j < P.length; j++) poly.push(...f(P[j]), ...simd(V.add), ...(j < P.length - 1 ? [...get(R), ...simd(V.mul)] : []));
-    return [
-      ...get(G), ...get(I), I32_ADD, ...simd(V.load), ...mem, ...set(X),
-      ...get(X), ...simd(V.neg), ...f(88), ...simd(V.pmin), ...f(-88), ...simd(V.pmax), ...set(Y),
-      ...get(Y), ...f(Math.LOG2E), ...simd(V.mul), ...simd(V.nearest), ...set(K),
-      ...get(Y), ...get(K), ...f(0.693359375), ...simd(V.mul), ...simd(V.sub),
-      ...get(K), ...f(-2.12194440e-4), ...simd(V.mul), ...simd(V.sub), ...set(R),
-      ...poly, ...get(R), ...simd(V.mul), ...get(R), ...simd(V.mul), ...get(R), ...simd(V.add), ...f(1), ...simd(V.add),
-      ...get(K), ...f(127 + 8388608), ...simd(V.add), ...i32(23), ...simd(V.ishl), ...simd(V.mul), ...set(E),
-      ...get(O), ...get(I), I32_ADD, // store address
-      ...C(new Int32Array(4)), // bitselect(0, value, x < -88)
-      ...get(X), ...get(E), ...f(1), ...simd(V.add), ...simd(V.div),
-      ...get(U), ...get(I), I32_ADD, ...simd(V.load), ...mem, ...simd(V.mul),
-      ...get(X), ...f(-88), ...simd(V.lt), ...simd(V.bitselect),
-      ...simd(V.store), ...mem,
-    ];
-  };
-  const work = [0, 1].flatMap((j) => vector(16 * j, 40 + 5 * j, 41 + 5 * j, 42 + 5 * j, 43 + 5 * j, 44 + 5 * j));
-  const body = [
-    ...consts,
-    ...get(N), ...i32(2), I32_SHL, ...set(N), // n floats -> bytes
-    BLOCK, VOID, LOOP, VOID,
-    ...get(I), ...get(N), I32_GE_U, BR_IF, 1,
-    ...work,
-    ...get(I), ...i32(4 * SIMD_STEP), I32_ADD, ...set(I), BR, 0,
-    END, END, END,
-  ];
-  const code = [...uleb(2), 1, 0x7f, 50 - 5, 0x7b, ...body]; // locals: 1 i32, v128 5..49
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [1, 0x60, 4, 0x7f, 0x7f, 0x7f, 0x7f, 0]), // type (i32 x4) -> ()
-    ...section(3, [1, 0]),                                   // one function of that type
-    ...section(5, [1, 0x00, 2]),                             // memory, 2 pages (128 KiB)
-    ...section(7, [2, ...name('silu_mul'), 0x00, 0, ...name('mem'), 0x02, 0]),
-    ...section(10, [1, ...uleb(code.length), ...code]),
-  ]);
-}
-
-/** Runs the SIMD kernel over the longest prefix it handles; returns how many elements it did (0 without WebAssembly SIMD). */
-export function siluMulSimd(gate: Float32Array, up: Float32Array, out: Float32Array): number {
-  if (simdSilu === undefined) {
-    try {
-      const inst = new WebAssembly.Instance(new WebAssembly.Module(assembleSiluModule()));
-      simdSilu = { run: inst.exports.silu_mul as (g: number, u: number, o: number, n: number) => void, mem: inst.exports.mem as WebAssembly.Memory };
-    } catch {
-      simdSilu = null; // no WebAssembly SIMD here: the JS loop does everything
-    }
-  }
-  if (!simdSilu) return 0;
-  const buf = new Float32Array(simdSilu.mem.buffer, 0, 3 * SIMD_CHUNK);
-  const total = gate.length - (gate.length % SIMD_STEP);
-  for (let i = 0; i < total; i += SIMD_CHUNK) {
-    const m = Math.min(SIMD_CHUNK, total - i);
-    buf.set(gate.subarray(i, i + m), 0);
-    buf.set(up.subarray(i, i + m), SIMD_CHUNK);
-    simdSilu.run(0, 4 * SIMD_CHUNK, 8 * SIMD_CHUNK, m);
-    out.set(buf.subarray(2 * SIMD_CHUNK, 2 * SIMD_CHUNK + m), i);
-  }
-  return total;
-}
-
 export function addInPlaceFast(a: Float32Array, b: Float32Array): void {
   const n = a.length;
   for (let i = 0; i < n; i++) a[i] += b[i];
@@ -496,14 +396,15 @@ export function addInPlaceFast(a: Float32Array, b: Float32Array): void {
  * buffers per size and `maxBytes` in all are kept; the rest are left to the garbage collector.
  */
 export class BufferPool {
-  private readonly free = new Map<number, ArrayBuffer[]>();
-  private readonly owned = new WeakSet<ArrayBuffer>();
-  private readonly pooled = new WeakSet<ArrayBuffer>();
+  private readonly free = new Map<number, ArrayBufferLike[]>();
+  private readonly owned = new WeakSet<ArrayBufferLike>();
+  private readonly pooled = new WeakSet<ArrayBufferLike>();
   private bytes = 0;
   hits = 0;
   misses = 0;
 
-  constructor(readonly maxBytes = 1 << 30, readonly maxPerBucket = 8) {}
+  /** `shared`: SharedArrayBuffers, which a helper thread (threads.ts) can write into. */
+  constructor(readonly maxBytes = 1 << 30, readonly maxPerBucket = 8, readonly shared = false) {}
 
   static bucket(n: number): number {
     if (n <= 1024) return 1024;
@@ -522,13 +423,13 @@ export class BufferPool {
       return new Float32Array(buf, 0, n);
     }
     this.misses++;
-    const fresh = new ArrayBuffer(cap * 4);
+    const fresh = this.shared ? new SharedArrayBuffer(cap * 4) : new ArrayBuffer(cap * 4);
     this.owned.add(fresh);
     return new Float32Array(fresh, 0, n);
   }
 
   give(a: Float32Array): void {
-    const buf = a.buffer as ArrayBuffer;
+    const buf = a.buffer;
     if (!this.owned.has(buf) || this.pooled.has(buf)) return;
     if (this.bytes + buf.byteLength > this.maxBytes) return;
     const cap = buf.byteLength / 4;
@@ -549,4 +450,271 @@ export class BufferPool {
   get pooledBytes(): number {
     return this.bytes;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebAssembly SIMD kernels: four float32 lanes per instruction where JS has one float64 lane.
+// The module is assembled below from bytes (nothing to compile or ship); each function is written
+// out in a WAT-like comment beside its code. Data moves through the module's own memory:
+//   silu_mul(g, u, o, n)        o = g / (1 + exp(-g)) * u                       (buffers, copied)
+//   rmsnorm(x, w, o, rows, H, eps)   o = x / rms(x) * w per row, H % 8 == 0     (buffers, copied)
+//   softmax_rows(S, T, ld, causal, valid, bidirEnd)   masked softmax in place on S [T, ld],
+//                                ld % 4 == 0; attention's score matrix lives in this memory, so
+//                                sgemm writes and reads it there and nothing is copied
+// exp in float32 (Cephes expf, within 2 ulps):
+//   y = pmax(pmin(y, 88), -88); k = nearest(y log2 e); r = y - k ln2_hi - k ln2_lo
+//   exp(y) = (((((P0 r + P1) r + P2) r + P3) r + P4) r + P5) r^2 + r + 1) * 2^k,
+//   2^k = bits((k + 2^23 + 127) << 23)  (the float k + 2^23 + 127 holds k + 127 in its low bits)
+// Results agree with the float64 reference loops within a few float32 ulps, except that an exp
+// argument below -88 gives exactly 0 where the reference gives a number below 1e-37.
+const SIMD_BUF = 16384;                    // floats per buffer (64 KiB)
+const SIMD_SCORES = 4 * SIMD_BUF * 4;      // byte offset of softmax's score matrix
+const SILU_STEP = 8;                       // floats per silu loop turn
+
+interface SimdKernels {
+  silu: (g: number, u: number, o: number, n: number) => void;
+  rmsnorm: (x: number, w: number, o: number, rows: number, H: number, eps: number) => void;
+  softmax: (S: number, T: number, ld: number, causal: number, valid: number, bidirEnd: number) => void;
+  memory: WebAssembly.Memory;
+}
+let simd: SimdKernels | null | undefined;
+
+/** The kernels, assembled on first use; null when this runtime has no WebAssembly SIMD. */
+export function simdKernels(): SimdKernels | null {
+  if (simd === undefined) {
+    try {
+      const inst = new WebAssembly.Instance(new WebAssembly.Module(assembleKernels()));
+      const e = inst.exports as Record<string, unknown>;
+      simd = {
+        silu: e.silu_mul as SimdKernels['silu'], rmsnorm: e.rmsnorm as SimdKernels['rmsnorm'],
+        softmax: e.softmax_rows as SimdKernels['softmax'], memory: e.mem as WebAssembly.Memory,
+      };
+    } catch {
+      simd = null;
+    }
+  }
+  return simd;
+}
+
+/** Float32 view of the kernels' memory from `byteOffset`, growing the memory to hold `n` floats there. */
+function simdView(k: SimdKernels, byteOffset: number, n: number): Float32Array {
+  const need = byteOffset + 4 * n;
+  const have = k.memory.buffer.byteLength;
+  if (need > have) k.memory.grow(Math.ceil((need - have) / 65536));
+  return new Float32Array(k.memory.buffer, byteOffset, n);
+}
+
+/** SwiGLU over the longest prefix of whole 8-float steps; returns how many elements it did (0 without SIMD). */
+export function siluMulSimd(gate: Float32Array, up: Float32Array, out: Float32Array): number {
+  const k = simdKernels();
+  if (!k) return 0;
+  const buf = simdView(k, 0, 3 * SIMD_BUF);
+  const total = gate.length - (gate.length % SILU_STEP);
+  for (let i = 0; i < total; i += SIMD_BUF) {
+    const m = Math.min(SIMD_BUF, total - i);
+    buf.set(gate.subarray(i, i + m), 0);
+    buf.set(up.subarray(i, i + m), SIMD_BUF);
+    k.silu(0, 4 * SIMD_BUF, 8 * SIMD_BUF, m);
+    out.set(buf.subarray(2 * SIMD_BUF, 2 * SIMD_BUF + m), i);
+  }
+  return total;
+}
+
+/** RMSNorm through the SIMD kernel; false (nothing done) without SIMD or when H % 8 != 0 or H > 16384. */
+export function rmsnormSimd(x: Float32Array, w: Float32Array, N: number, H: number, eps: number, out: Float32Array): boolean {
+  const k = H % 8 === 0 && H <= SIMD_BUF ? simdKernels() : null;
+  if (!k) return false;
+  const buf = simdView(k, 0, 4 * SIMD_BUF);
+  buf.set(w, 3 * SIMD_BUF);
+  const rowsPer = Math.floor(SIMD_BUF / H);
+  for (let r = 0; r < N; r += rowsPer) {
+    const m = Math.min(rowsPer, N - r);
+    buf.set(x.subarray(r * H, (r + m) * H), 0);
+    k.rmsnorm(0, 12 * SIMD_BUF, 4 * SIMD_BUF, m, H, eps);
+    out.set(buf.subarray(SIMD_BUF, SIMD_BUF + m * H), r * H);
+  }
+  return true;
+}
+
+/** A [T, ld] score matrix in the kernels' memory (ld = Tk rounded up to 4), for sgemm to write into. */
+export function simdScores(T: number, Tk: number): { S: Float32Array; ld: number } | null {
+  const k = simdKernels();
+  if (!k) return null;
+  const ld = (Tk + 3) & ~3;
+  return { S: simdView(k, SIMD_SCORES, T * ld), ld };
+}
+
+/** Masked softmax in place on the matrix from simdScores (rows see keys [0, keyEnd(i)), the rest become 0). */
+export function softmaxRowsSimd(T: number, ld: number, valid: number, mask: MaskMode, padVisible: boolean): void {
+  const bidirEnd = padVisible ? T : valid;
+  simd!.softmax(SIMD_SCORES, T, ld, mask === 'causal' ? 1 : 0, valid, bidirEnd);
+}
+
+function assembleKernels(): Uint8Array<ArrayBuffer> {
+  const uleb = (n: number): number[] => { const o: number[] = []; do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; o.push(b); } while (n); return o; };
+  const sleb = (n: number): number[] => {
+    const o: number[] = [];
+    for (;;) {
+      const b = n & 0x7f;
+      n >>= 7;
+      if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) { o.push(b); return o; }
+      o.push(b | 0x80);
+    }
+  };
+  const section = (id: number, b: number[]): number[] => [id, ...uleb(b.length), ...b];
+  const str = (x: string): number[] => [...uleb(x.length), ...Array.from(x, (c) => c.charCodeAt(0))];
+  const [I32, F64, V128] = [0x7f, 0x7c, 0x7b];
+  // scalar opcodes
+  const BLOCK = 0x02, LOOP = 0x03, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, SELECT = 0x1b, VOID = 0x40;
+  const I32_ADD = 0x6a, I32_MUL = 0x6c, I32_SHL = 0x74, I32_SHR_U = 0x76, I32_LT_S = 0x48, I32_GE_U = 0x4f;
+  const F32_ADD = 0x92, F32_DIV = 0x95, F32_MAX = 0x97, F64_ADD = 0xa0, F64_DIV = 0xa3, F64_SQRT = 0x9f;
+  const F32_DEMOTE = 0xb6, F64_CONVERT_I32 = 0xb7, F64_PROMOTE = 0xbb;
+  const get = (i: number): number[] => [0x20, ...uleb(i)];
+  const set = (i: number): number[] => [0x21, ...uleb(i)];
+  const i32 = (n: number): number[] => [0x41, ...sleb(n)];
+  const f32c = (x: number): number[] => [0x43, ...new Uint8Array(new Float32Array([x]).buffer)];
+  const f64c = (x: number): number[] => [0x44, ...new Uint8Array(new Float64Array([x]).buffer)];
+  // SIMD opcodes (0xfd prefix)
+  const v = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
+  const LOAD = 0x00, STORE = 0x0b, CONST = 0x0c, I32X4_SPLAT = 0x11, F32X4_SPLAT = 0x13, F32X4_EXTRACT = 0x1f;
+  const I32X4_LT_S = 0x39, F32X4_LT = 0x43, F32X4_GE = 0x46, AND = 0x4e, BITSELECT = 0x52, NEAREST = 0x6a;
+  const I32X4_SHL = 0xab, I32X4_ADD = 0xae, NEG = 0xe1, ADD = 0xe4, SUB = 0xe5, MUL = 0xe6, DIV = 0xe7, PMIN = 0xea, PMAX = 0xeb;
+  const mem = (off = 0): number[] => [4, ...uleb(off)]; // align 16 bytes, offset
+  const vconst = (lanes: Float32Array | Int32Array): number[] => v(CONST, ...new Uint8Array(lanes.buffer));
+  const f4 = (x: number): number[] => vconst(new Float32Array([x, x, x, x]));
+  /** for ($i = 0; $i < $end; $i += step) { body } with byte counters */
+  const forBytes = (i: number, end: number[], step: number, body: number[]): number[] => [
+    ...i32(0), ...set(i), BLOCK, VOID, LOOP, VOID,
+    ...get(i), ...end, I32_GE_U, BR_IF, 1,
+    ...body,
+    ...get(i), ...i32(step), I32_ADD, ...set(i), BR, 0, END, END,
+  ];
+  const P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+  /** exp of the v128 in local y (clamped to [-88, 88]) onto the stack; k and r are scratch locals. */
+  const exp = (y: number, k: number, r: number): number[] => {
+    const poly = [...f4(P[0]), ...get(r), ...v(MUL)];
+    for (let j = 1; j < P.length; j++) poly.push(...f4(P[j]), ...v(ADD), ...(j < P.length - 1 ? [...get(r), ...v(MUL)] : []));
+    return [
+      ...get(y), ...f4(88), ...v(PMIN), ...f4(-88), ...v(PMAX), ...set(y),
+      ...get(y), ...f4(Math.LOG2E), ...v(MUL), ...v(NEAREST), ...set(k),
+      ...get(y), ...get(k), ...f4(0.693359375), ...v(MUL), ...v(SUB), ...get(k), ...f4(-2.12194440e-4), ...v(MUL), ...v(SUB), ...set(r),
+      ...poly, ...get(r), ...v(MUL), ...get(r), ...v(MUL), ...get(r), ...v(ADD), ...f4(1), ...v(ADD),
+      ...get(k), ...f4(127 + 8388608), ...v(ADD), ...i32(23), ...v(I32X4_SHL), ...v(MUL),
+    ];
+  };
+  const hsum = (x: number): number[] => [...get(x), ...v(F32X4_EXTRACT, 0), ...get(x), ...v(F32X4_EXTRACT, 1), F32_ADD,
+    ...get(x), ...v(F32X4_EXTRACT, 2), F32_ADD, ...get(x), ...v(F32X4_EXTRACT, 3), F32_ADD];
+  const hmax = (x: number): number[] => [...get(x), ...v(F32X4_EXTRACT, 0), ...get(x), ...v(F32X4_EXTRACT, 1), F32_MAX,
+    ...get(x), ...v(F32X4_EXTRACT, 2), F32_MAX, ...get(x), ...v(F32X4_EXTRACT, 3), F32_MAX];
+
+  // silu_mul(g, u, o, n): for i in 0..n step 8 floats, two vectors per turn
+  //   x = g[i]; y = -x; e = exp(y); o[i] = x < -88 ? 0 : x / (1 + e) * u[i]
+  const silu = (() => {
+    const [G, U, O, N, I] = [0, 1, 2, 3, 4];
+    const one = (off: number, X: number, Y: number, K: number, R: number, E: number): number[] => [
+      ...get(G), ...get(I), I32_ADD, ...v(LOAD, ...mem(off)), ...set(X),
+      ...get(X), ...v(NEG), ...set(Y), ...exp(Y, K, R), ...set(E),
+      ...get(O), ...get(I), I32_ADD,
+      ...vconst(new Int32Array(4)),
+      ...get(X), ...get(E), ...f4(1), ...v(ADD), ...v(DIV), ...get(U), ...get(I), I32_ADD, ...v(LOAD, ...mem(off)), ...v(MUL),
+      ...get(X), ...f4(-88), ...v(F32X4_LT), ...v(BITSELECT),
+      ...v(STORE, ...mem(off)),
+    ];
+    const body = [
+      ...get(N), ...i32(2), I32_SHL, ...set(N),
+      ...forBytes(I, get(N), 4 * SILU_STEP, [...one(0, 5, 6, 7, 8, 9), ...one(16, 10, 11, 12, 13, 14)]),
+      END,
+    ];
+    return { params: [I32, I32, I32, I32], locals: [[1, I32], [10, V128]], body };
+  })();
+
+  // rmsnorm(x, w, o, rows, H, eps): per row, ss = sum x^2 (two f32x4 accumulators), then in f64
+  //   inv = 1 / sqrt(ss / H + eps), and o = x * f32(inv) * w
+  const rmsnorm = (() => {
+    const [X, W, O, ROWS, H, EPS, R, J, RB, XR, OR, ACC0, ACC1, T, VINV] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+    const sq = (off: number, acc: number): number[] => [
+      ...get(XR), ...get(J), I32_ADD, ...v(LOAD, ...mem(off)), ...set(T), ...get(acc), ...get(T), ...get(T), ...v(MUL), ...v(ADD), ...set(acc)];
+    const scale = (off: number): number[] => [
+      ...get(OR), ...get(J), I32_ADD,
+      ...get(XR), ...get(J), I32_ADD, ...v(LOAD, ...mem(off)), ...get(VINV), ...v(MUL), ...get(W), ...get(J), I32_ADD, ...v(LOAD, ...mem(off)), ...v(MUL),
+      ...v(STORE, ...mem(off))];
+    const row = [
+      ...get(X), ...get(R), ...get(RB), I32_MUL, I32_ADD, ...set(XR),
+      ...get(O), ...get(R), ...get(RB), I32_MUL, I32_ADD, ...set(OR),
+      ...f4(0), ...set(ACC0), ...f4(0), ...set(ACC1),
+      ...forBytes(J, get(RB), 32, [...sq(0, ACC0), ...sq(16, ACC1)]),
+      ...get(ACC0), ...get(ACC1), ...v(ADD), ...set(ACC0),
+      ...f64c(1), ...hsum(ACC0), F64_PROMOTE, ...get(H), F64_CONVERT_I32, F64_DIV, ...get(EPS), F64_ADD, F64_SQRT, F64_DIV, F32_DEMOTE,
+      ...v(F32X4_SPLAT), ...set(VINV),
+      ...forBytes(J, get(RB), 32, [...scale(0), ...scale(16)]),
+    ];
+    const body = [
+      ...get(H), ...i32(2), I32_SHL, ...set(RB),
+      ...forBytes(R, get(ROWS), 1, row),
+      END,
+    ];
+    return { params: [I32, I32, I32, I32, I32, F64], locals: [[5, I32], [4, V128]], body };
+  })();
+
+  // softmax_rows(S, T, ld, causal, valid, bidirEnd): row i of S [T, ld] keeps keys [0, end),
+  //   end = causal ? min(i + 1, valid) : bidirEnd; lanes at or past end are masked by index
+  //   max pass; e = exp(s - max) (0 if masked or s - max < -88); sum; e *= 1/sum; zero the rest
+  const softmax = (() => {
+    const [S, T, LD, CAUSAL, VALID, BEND, I, END_, ROW, J, NV, LDB, VMAX, VSUM, VEND, VIDX, XV, Y, K, R, E, VINV] =
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21];
+    const lanesIn = [...get(VIDX), ...get(VEND), ...v(I32X4_LT_S)];
+    const nextIdx = [...get(VIDX), ...vconst(new Int32Array([4, 4, 4, 4])), ...v(I32X4_ADD), ...set(VIDX)];
+    const iota = [...vconst(new Int32Array([0, 1, 2, 3])), ...set(VIDX)];
+    const at = [...get(ROW), ...get(J), I32_ADD];
+    const row = [
+      // end = causal ? (i + 1 < valid ? i + 1 : valid) : bidirEnd
+      ...get(I), ...i32(1), I32_ADD, ...get(VALID), ...get(I), ...i32(1), I32_ADD, ...get(VALID), I32_LT_S, SELECT,
+      ...get(BEND), ...get(CAUSAL), SELECT, ...set(END_),
+      ...get(S), ...get(I), ...get(LDB), I32_MUL, I32_ADD, ...set(ROW),
+      ...get(END_), ...i32(3), I32_ADD, ...i32(2), I32_SHR_U, ...i32(4), I32_SHL, ...set(NV), // bytes of ceil(end / 4) vectors
+      ...get(END_), ...v(I32X4_SPLAT), ...set(VEND),
+      // max
+      ...f4(-Infinity), ...set(VMAX), ...iota,
+      ...forBytes(J, get(NV), 16, [
+        ...get(VMAX), ...at, ...v(LOAD, ...mem()), ...f4(-Infinity), ...lanesIn, ...v(BITSELECT), ...v(PMAX), ...set(VMAX), ...nextIdx]),
+      ...hmax(VMAX), ...v(F32X4_SPLAT), ...set(VMAX),
+      // exp and sum
+      ...f4(0), ...set(VSUM), ...iota,
+      ...forBytes(J, get(NV), 16, [
+        ...at, ...v(LOAD, ...mem()), ...get(VMAX), ...v(SUB), ...set(XV), ...get(XV), ...set(Y),
+        ...at,
+        ...exp(Y, K, R), ...f4(0), ...lanesIn, ...get(XV), ...f4(-88), ...v(F32X4_GE), ...v(AND), ...v(BITSELECT), ...set(E),
+        ...get(E), ...v(STORE, ...mem()),
+        ...get(VSUM), ...get(E), ...v(ADD), ...set(VSUM), ...nextIdx]),
+      ...f32c(1), ...hsum(VSUM), F32_DIV, ...v(F32X4_SPLAT), ...set(VINV),
+      // normalize, then zero the rest of the row
+      ...forBytes(J, get(NV), 16, [...at, ...at, ...v(LOAD, ...mem()), ...get(VINV), ...v(MUL), ...v(STORE, ...mem())]),
+      ...get(NV), ...set(J),
+      BLOCK, VOID, LOOP, VOID, ...get(J), ...get(LDB), I32_GE_U, BR_IF, 1,
+      ...at, ...f4(0), ...v(STORE, ...mem()),
+      ...get(J), ...i32(16), I32_ADD, ...set(J), BR, 0, END, END,
+    ];
+    const body = [
+      ...get(LD), ...i32(2), I32_SHL, ...set(LDB),
+      ...forBytes(I, get(T), 1, row),
+      END,
+    ];
+    return { params: [I32, I32, I32, I32, I32, I32], locals: [[6, I32], [10, V128]], body };
+  })();
+
+  const fns = [silu, rmsnorm, softmax];
+  const names = ['silu_mul', 'rmsnorm', 'softmax_rows'];
+  const types = fns.map((f) => [0x60, ...uleb(f.params.length), ...f.params, 0]);
+  const codes = fns.map((f) => {
+    const c = [...uleb(f.locals.length), ...f.locals.flatMap(([n, t]) => [...uleb(n), t]), ...f.body];
+    return [...uleb(c.length), ...c];
+  });
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+    ...section(1, [...uleb(fns.length), ...types.flat()]),
+    ...section(3, [...uleb(fns.length), ...fns.map((_, i) => i)]),
+    ...section(5, [1, 0x00, ...uleb(SIMD_SCORES / 65536 + 1)]), // memory: the buffers and a first page for scores; grows
+    ...section(7, [...uleb(fns.length + 1), ...names.flatMap((n, i) => [...str(n), 0x00, i]), ...str('mem'), 0x02, 0]),
+    ...section(10, [...uleb(fns.length), ...codes.flat()]),
+  ]);
 }
