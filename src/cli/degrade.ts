@@ -8,7 +8,7 @@ import { info } from '../experiments/progress.ts';
 import { openEmbedder } from '../experiments/setup.ts';
 import { loadTasks } from '../experiments/sts.ts';
 import { TASK_ORDER } from '../tasks/registry.ts';
-import { batchTokensFrom, positiveInt, settingsFrom, withModelOptions, type ModelArgs } from './model-options.ts';
+import { batchTokensFrom, settingsFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 
 interface DegradeArgs extends ModelArgs {
   layers?: string;

@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { UserError } from '../errors.ts';
 import { progressBar } from '../experiments/progress.ts';
 import { openEmbedder } from '../experiments/setup.ts';
-import { batchTokensFrom, nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
+import { batchTokensFrom, nLayersFrom, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 
 interface EmbedArgs extends ModelArgs {
   input: string;
