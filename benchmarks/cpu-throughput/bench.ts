@@ -39,6 +39,9 @@ const { values: args } = parseArgs({
     chunk: { type: 'string', default: '4' },         // batches per timing chunk (each side runs every chunk)
     repeat: { type: 'string', default: '2' },        // timed passes; per chunk the best one counts
     'torch-threads': { type: 'string', default: 'default' }, // torch.set_num_threads per PyTorch side, e.g. "default,2"
+    // OPENBLAS_THREAD_TIMEOUT per PyTorch process: 'default' = the environment as given; '4' = what
+    // our backend loads OpenBLAS with (blas.ts), so PyTorch gets the same library setting
+    'torch-timeout': { type: 'string', default: 'default,4' },
     'no-torch': { type: 'boolean', default: false },
     python: { type: 'string', default: '/usr/bin/python3' },
     billm: { type: 'string', default: 'last' },      // billmStartIndex: 'last' (BeLLM: L-1), 'none' or a number
@@ -67,8 +70,8 @@ class TorchPeer {
   private readonly waiting: ((line: string) => void)[] = [];
   private stderr = '';
 
-  constructor(python: string, workdir: string) {
-    this.child = spawn(python, [join(repoRoot, 'benchmarks', 'cpu-throughput', 'reference.py'), workdir], { stdio: 'pipe' });
+  constructor(python: string, workdir: string, env: NodeJS.ProcessEnv = process.env) {
+    this.child = spawn(python, [join(repoRoot, 'benchmarks', 'cpu-throughput', 'reference.py'), workdir], { stdio: 'pipe', env });
     this.child.stderr.on('data', (d: Buffer) => { this.stderr += d.toString(); });
     this.child.on('exit', (code) => {
       for (const w of this.waiting.splice(0)) w(JSON.stringify({ error: `reference.py exited with ${code}: ${this.stderr.trim().slice(-2000)}` }));
@@ -172,6 +175,8 @@ async function benchModel(name: string, c: LlamaConfig, sentences: string[]): Pr
   const weights = randomWeights(c);
   log(`random weights: ${fmt((performance.now() - t0) / 1000)} s`);
   const fast = new CpuBackend();
+  const helper = await fast.helperSettled();
+  log(`ours: ${fast.describe()} (helper thread: ${helper})`);
   const times = new Map<string, number>();
   const backend = args.profile ? profiled(fast, times) : fast;
   const dec = new Decoder(backend, c, weights);
@@ -192,12 +197,14 @@ async function benchModel(name: string, c: LlamaConfig, sentences: string[]): Pr
 
   const result: Record<string, unknown> = {
     model: name, config: c, billmStartIndex: k, sentences: sentences.length, tokens, paddedTokens, batches: batches.length, batchSize,
+    ours: fast.describe(), helperThread: helper,
     usefulGflop: batchFlops.reduce((a, b) => a + b, 0) / 1e9,
   };
 
-  let peer: TorchPeer | null = null;
+  let peer: TorchPeer | null = null; // the first PyTorch process: validation, sgemm, embeddings
+  const peers: TorchPeer[] = [];
   let workdir: string | null = null;
-  const torchSides: { label: string; n: number | null }[] = [];
+  const torchSides: { label: string; n: number | null; peer: TorchPeer }[] = [];
   try {
     if (!args['no-torch']) {
       workdir = mkdtempSync(join(os.tmpdir(), `bellm-cpu-bench-${name}-`));
@@ -205,12 +212,23 @@ async function benchModel(name: string, c: LlamaConfig, sentences: string[]): Pr
       t0 = performance.now();
       writeWeights(workdir, c, weights);
       writeFileSync(join(workdir, 'batches.json'), JSON.stringify({ batches: seqs, billmStartIndex: k }));
-      peer = new TorchPeer(args.python!, workdir);
-      const info = await peer.send<Record<string, unknown>>({ cmd: 'info' });
+      let info: Record<string, unknown> = {};
+      for (const to of args['torch-timeout']!.split(',')) {
+        const env = { ...process.env };
+        if (to !== 'default') env.OPENBLAS_THREAD_TIMEOUT = to;
+        const p = new TorchPeer(args.python!, workdir, env);
+        peers.push(p);
+        peer ??= p;
+        info = await p.send<Record<string, unknown>>({ cmd: 'info' });
+        const tag = to === 'default' ? '' : `, OPENBLAS_THREAD_TIMEOUT=${to}`;
+        for (const s of args['torch-threads']!.split(',')) {
+          const n = s === 'default' ? Number(info.threads) : Number(s);
+          torchSides.push({ label: `PyTorch (${n} thr${tag})`, n, peer: p });
+        }
+      }
       result.torch = info;
-      log(`PyTorch ${info.torch} (numpy ${info.numpy}, ${info.blas}), ${info.threads} intra-op threads by default; weights written and loaded in ${fmt((performance.now() - t0) / 1000)} s`);
-      const spec = args['torch-threads']!;
-      for (const s of spec.split(',')) torchSides.push({ label: s === 'default' ? `PyTorch (${info.threads} thr)` : `PyTorch (${s} thr)`, n: s === 'default' ? Number(info.threads) : Number(s) });
+      log(`PyTorch ${info.torch} (numpy ${info.numpy}, ${info.blas}), ${info.threads} intra-op threads by default; ${peers.length} process(es); weights written and loaded in ${fmt((performance.now() - t0) / 1000)} s`);
+      peer = peers[0];
 
       // 2. fast vs PyTorch on the longest and the shortest batch
       const check = [0, batches.length - 1];
@@ -242,8 +260,8 @@ async function benchModel(name: string, c: LlamaConfig, sentences: string[]): Pr
     const repeat = Number(args.repeat);
     ours(batches.length - 1); // warm-up (JIT, pool, RoPE table)
     for (const s of torchSides) {
-      await peer!.send({ cmd: 'threads', n: s.n });
-      await peer!.send({ cmd: 'run', batches: [batches.length - 1] });
+      await s.peer.send({ cmd: 'threads', n: s.n });
+      await s.peer.send({ cmd: 'run', batches: [batches.length - 1] });
     }
     const chunks: number[][] = [];
     for (let c0 = 0; c0 < batches.length; c0 += chunk) chunks.push(Array.from({ length: Math.min(chunk, batches.length - c0) }, (_, j) => c0 + j));
@@ -261,9 +279,9 @@ async function benchModel(name: string, c: LlamaConfig, sentences: string[]): Pr
       ...torchSides.map((ts, j): Runner => ({
         label: ts.label,
         run: async (idx, ci, rep) => {
-          await peer!.send({ cmd: 'threads', n: ts.n });
+          await ts.peer.send({ cmd: 'threads', n: ts.n });
           const out = j === 0 && rep === 0 ? `time-${ci}.bin` : undefined;
-          return (await peer!.send<{ seconds: number }>({ cmd: 'run', batches: idx, out })).seconds;
+          return (await ts.peer.send<{ seconds: number }>({ cmd: 'run', batches: idx, out })).seconds;
         },
       })),
     ];
@@ -316,7 +334,7 @@ async function benchModel(name: string, c: LlamaConfig, sentences: string[]): Pr
       result.profile = Object.fromEntries(profile.map(([op, ms]) => [op, ms / 1000]));
     }
   } finally {
-    await peer?.close();
+    for (const p of peers) await p.close();
     if (workdir) { rmSync(workdir, { recursive: true, force: true }); tempDirs.delete(workdir); }
   }
   return result;

@@ -56,7 +56,7 @@ function mismatch(label: string, got: Float32Array, want: Float32Array, abs = AB
 const ok = (t: ExecutionContext, m: string | null): void => { t.is(m, null); };
 
 const blas = loadOpenBlas();
-const noBlas = `OpenBLAS not found (${openBlasCandidates().join(', ')}): install libopenblas0-pthread`;
+const noBlas = blas ? '' : `OpenBLAS not found (${openBlasCandidates().join(', ')}): install libopenblas0-pthread`;
 
 // ---------------------------------------------------------------------------------------------
 const MATMUL_SHAPES: [number, number, number][] = [
@@ -310,6 +310,30 @@ test('decoder on the fast builds (openblas, js) equals the reference build: pack
         for (const p of ['last', 'avg', 'first', 'weighted'] as const) {
           ok(t, mismatch(`${b.name} ${label} k=${k} ${p}`, got[p]!, want[p]!, 1e-5, 0));
         }
+      }
+    }
+  }
+});
+
+test('the helper thread splits ops without changing a bit (packed and compat batches, causal and bidirectional)', async (t) => {
+  const { config, weights } = tinyModel(11);
+  // The helper thread is experimental and off by default (a loaded CI machine once hung in it).
+  if (process.env.BELLM_CPU_THREADS !== '2') return t.pass('skipped: the helper thread is opt-in (BELLM_CPU_THREADS=2)');
+  const helped = new CpuBackend();
+  const state = await helped.helperSettled();
+  if (state === 'off') return t.pass('skipped: one core');
+  t.is(state, 'ready');
+  // long enough sequences that every op is above MIN_PARALLEL_WORK
+  const seqs = [300, 1, 170, 257, 40, 2, 90].map((L, s) => Array.from({ length: L }, (_, i) => (s * 37 + i * 11) % 299 + 1));
+  for (const blasMode of blas ? (['openblas', 'js'] as const) : (['js'] as const)) {
+    const alone = new Decoder(new CpuBackend({ helper: false, blas: blasMode }), config, weights);
+    const both = new Decoder(new CpuBackend({ blas: blasMode }), config, weights);
+    for (const batch of [packBatch(seqs), packBatchBillmCompat(seqs, 0)]) {
+      for (const k of [null, 1]) {
+        const a = alone.forward(batch, { billmStartIndex: k, poolings: ['last', 'avg'] });
+        const b = both.forward(batch, { billmStartIndex: k, poolings: ['last', 'avg'] });
+        t.deepEqual(b.last, a.last, `${blasMode} k=${k}`);
+        t.deepEqual(b.avg, a.avg, `${blasMode} k=${k}`);
       }
     }
   }

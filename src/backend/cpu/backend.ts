@@ -1,9 +1,13 @@
 // The CPU backend: the op contract on fp32 Float32Arrays, in two builds that share this class.
-//   new CpuBackend()                    fast: OpenBLAS sgemm (else the blocked TS matmul) and the
-//                                       kernels of fast.ts; name 'cpu (openblas)' or 'cpu (js)'
+//   new CpuBackend()                    fast: OpenBLAS sgemm (else the blocked TS matmul), the
+//                                       kernels of fast.ts, saxpy for residual adds, and a helper
+//                                       thread (threads.ts) that takes half of every SwiGLU,
+//                                       RMSNorm, RoPE and attention; name 'cpu (openblas)' or 'cpu (js)'
 //   new CpuBackend({ reference: true }) the plain loops of kernels.ts, name 'cpu (reference)'
-// Every fast kernel is checked against its reference twin (test/backend/cpu-fast.test.ts), and both
-// builds against the goldens (test/model/decoder-goldens.test.ts).
+// Every fast kernel is checked against its reference twin (test/backend/cpu-fast.test.ts), both
+// builds against the goldens (test/model/decoder-goldens.test.ts), and every op through this
+// interface in test/backend/parity.test.ts. The fast build's embeddings of a sentence do not depend
+// on the rest of its batch (bit for bit; see minInvariantRows in blas.ts).
 //
 // Activations of the fast build come from a buffer pool: an array returned by download() stays
 // valid until free() of the same tensor (the decoder copies before freeing).
@@ -41,8 +45,8 @@ export interface CpuBackendOptions {
   /** Shortest sequence whose attention goes through sgemm (default ATTENTION_GEMM_MIN_LEN). */
   attentionGemmMinLen?: number;
   /**
-   * Split SwiGLU, RMSNorm, RoPE and attention with a helper thread (threads.ts). Default: on when
-   * there is a second core, unless BELLM_CPU_THREADS=1. Results are the same either way.
+   * Split SwiGLU, RMSNorm, RoPE and attention with a helper thread (threads.ts). Default: off
+   * (experimental), on with BELLM_CPU_THREADS=2 and a second core. Results are the same either way.
    */
   helper?: boolean;
   name?: string;
@@ -86,10 +90,25 @@ export class CpuBackend implements Backend {
     this.blas = blas;
     this.kind = opts.matmul ? 'custom' : blas ? 'openblas' : 'js';
     this.mm = opts.matmul ?? (blas ? openBlasMatmul(blas) : matmulBlocked);
-    this.helper = opts.helper === false ? null : CpuHelper.shared();
+    // Off by default: a CI run hung in it under heavy load (see README); opt in with helper: true or BELLM_CPU_THREADS=2.
+    this.helper = opts.helper === true || (opts.helper === undefined && process.env.BELLM_CPU_THREADS === '2') ? CpuHelper.shared() : null;
     this.buffers = new BufferPool(undefined, undefined, this.helper !== null);
     this.ctx = { blas, scratch: new AttentionScratch(), ropeTables: new Map() };
     this.name = opts.name ?? `cpu (${this.kind})`;
+  }
+
+  /** Whether ops are split with the helper thread: it starts in the background on the first CpuBackend. */
+  helperState(): 'off' | 'starting' | 'ready' | 'failed' {
+    if (!this.helper) return 'off';
+    if (this.helper.ready) return 'ready';
+    return this.helper.failure ? 'failed' : 'starting';
+  }
+
+  /** Resolves once the helper thread is ready (or off, or failed, or after `timeoutMs`). */
+  async helperSettled(timeoutMs = 10_000): Promise<'off' | 'starting' | 'ready' | 'failed'> {
+    const t0 = Date.now();
+    while (this.helperState() === 'starting' && Date.now() - t0 < timeoutMs) await new Promise((r) => setTimeout(r, 5));
+    return this.helperState();
   }
 
   /** The helper thread, when it is running and these arrays are shared memory it can write. */
@@ -104,7 +123,7 @@ export class CpuBackend implements Backend {
     try {
       runJob(mine, this.ctx);
     } finally {
-      h.finish();
+      h.finish(this.ctx);
     }
   }
 
@@ -196,7 +215,7 @@ export class CpuBackend implements Backend {
     for (let acc = 0; cut < batch.count - 1 && acc < total / 2; cut++) acc += (batch.starts[cut + 1] - batch.starts[cut]) ** 2;
     const job = (seqFrom: number, seqTo: number): HelperJob => ({
       op: 'attention', q: qs, k: ks, v: vs, out: o, batch, nH: s.nHeads, nKV: s.nKvHeads, D: s.headDim, mask: s.mask,
-      gemmMinLen: this.gemmMinLen, useSimd: true, seqFrom, seqTo,
+      gemmMinLen: this.gemmMinLen, useSimd: true, seqFrom, seqTo, useBlas: this.blas !== null,
     });
     // both threads call sgemm at once: one OpenBLAS thread each (as attentionFast does for itself)
     const threads = this.blas ? this.blas.threads() : 1;

@@ -1,15 +1,17 @@
 // Fast CPU kernels on Float32Array (the role of llm.c's train_gpt2.cu beside train_gpt2.c): the same
-// functions as kernels.ts, in the same order, each checked against its reference twin in
-// test/backend/cpu-fast.test.ts. What makes them faster:
+// functions as kernels.ts, each checked against its reference twin in test/backend/cpu-fast.test.ts.
+// What makes them faster:
 //   matmulBlocked  cache-blocked 4x4 register tiles (the fallback when OpenBLAS is missing)
-//   rmsnormFast    one pass for the sum of squares, one for the scaled product
-//   RopeTable      cos/sin per (position, frequency) computed once per (headDim, theta) and grown
-//   attentionFast  per (sequence, head): QK^T and PV through sgemm when OpenBLAS is present and the
-//                  sequence is long enough, fused masked softmax with a table-driven exp; no work
-//                  on padding except in BiLLM mask-compat batches, which carry padding rows
-//   siluMulFast    silu(g) * u: a WebAssembly SIMD kernel (assembled here from bytes), or the same
-//                  table-driven exp in a JS loop
+//   rmsnormFast    a WebAssembly SIMD kernel when the width is a multiple of 8, else a JS loop
+//   RopeTable      cos/sin per (position, frequency) computed once per (headDim, theta) and grown;
+//   ropeFast       RoPE from the table, bit-identical to ropeRef
+//   attentionFast  per (sequence, head): QK^T and PV through sgemm (one OpenBLAS thread) when
+//                  OpenBLAS is present, the masked softmax in place by a SIMD kernel; no work on
+//                  padding except in BiLLM mask-compat batches, which carry padding rows.
+//                  attentionRange does a range of sequences (the helper thread's half)
+//   siluMulFast    SwiGLU by a SIMD kernel, else a JS loop with a table-driven exp
 //   BufferPool     activations reused across layers instead of freshly zeroed allocations
+//   SIMD kernels   at the end of the file: a WebAssembly module assembled from bytes
 import type { MaskMode, PackedBatch } from '../ops.ts';
 import type { OpenBlas } from './blas.ts';
 import { keyEnd } from './kernels.ts';

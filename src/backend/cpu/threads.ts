@@ -7,8 +7,11 @@
 // when a helper is on), so a job message carries views, not copies; small inputs (a norm weight,
 // positions, the batch layout) are copied with the message. Handshake: the job goes through a
 // MessagePort, then ctl[JOB] is bumped and notified; the helper, blocked in Atomics.wait, takes the
-// message with receiveMessageOnPort, runs it, and publishes ctl[DONE]. A job costs ~15 us of
-// hand-off, so only ops above MIN_PARALLEL_WORK are split.
+// message with receiveMessageOnPort and claims the job (compare-and-swap on ctl[CLAIM]), runs it
+// and publishes ctl[DONE]. When the main thread is done with its own part and the helper has not
+// claimed the job yet (it has not been scheduled: another process holds the core), the main thread
+// claims it and runs it itself, so a busy machine costs the split nothing. A hand-off costs ~15 us,
+// so only ops above MIN_PARALLEL_WORK are split.
 //
 // The helper runs the same kernels (fast.ts) through runJob, which the main thread also uses for its
 // part, so the split changes no arithmetic: results are bit-identical with and without the helper.
@@ -28,6 +31,7 @@ export type HelperJob =
   | {
     op: 'attention'; q: Float32Array; k: Float32Array; v: Float32Array; out: Float32Array; batch: PackedBatch;
     nH: number; nKV: number; D: number; mask: MaskMode; gemmMinLen: number; useSimd: boolean; seqFrom: number; seqTo: number;
+    useBlas: boolean; // false when the backend runs without OpenBLAS: both halves take the same path
   };
 
 /** Per-thread state a job may need. */
@@ -51,7 +55,8 @@ export function runJob(j: HelperJob, ctx: JobContext): void {
     case 'rmsnorm': return rmsnormFast(j.x, j.w, j.N, j.H, j.eps, j.out);
     case 'rope': return ropeFast(j.x, j.positions, j.nHeads, ropeTable(ctx, j.headDim, j.theta));
     case 'attention':
-      return attentionRange(j.q, j.k, j.v, j.batch, j.nH, j.nKV, j.D, j.mask, j.out, ctx.blas, ctx.scratch, j.gemmMinLen, j.useSimd, j.seqFrom, j.seqTo);
+      return attentionRange(j.q, j.k, j.v, j.batch, j.nH, j.nKV, j.D, j.mask, j.out, j.useBlas ? ctx.blas : null, ctx.scratch,
+        j.gemmMinLen, j.useSimd, j.seqFrom, j.seqTo);
   }
 }
 
@@ -59,16 +64,18 @@ export function runJob(j: HelperJob, ctx: JobContext): void {
 export const MIN_PARALLEL_WORK = 32768;
 
 // ctl layout (Int32Array on a SharedArrayBuffer)
-const JOB = 0;    // sequence number of the last job posted; STOP to end
-const DONE = 1;   // sequence number of the last job finished
+const JOB = 0;    // id of the last job posted (1, 2, ...); STOP to end
+const DONE = 1;   // id of the last job the helper finished
 const STATUS = 2; // 0 ok, 1 the last job threw (its message follows on the port)
 const READY = 3;  // 0 starting, 1 ready, -1 failed to start
+const CLAIM = 4;  // id of the posted job while nobody has taken it; -id once the helper has, 0 once main has
 const STOP = -1;
 const WAIT_LIMIT_MS = 600_000;
 
 /** The helper's side: loops until STOP. Exported for the worker bootstrap only. */
-export function helperMain(port: MessagePort, ctl: Int32Array): void {
-  const ctx: JobContext = { blas: loadOpenBlas(), scratch: new AttentionScratch(), ropeTables: new Map() };
+export function helperMain(port: MessagePort, ctl: Int32Array, blasPath: string | null): void {
+  // The main thread's library, by path: no search here (it may fork ldconfig; see loadOpenBlas).
+  const ctx: JobContext = { blas: blasPath ? loadOpenBlas(blasPath) : null, scratch: new AttentionScratch(), ropeTables: new Map() };
   Atomics.store(ctl, READY, 1);
   let seen = 0;
   for (;;) {
@@ -76,19 +83,23 @@ export function helperMain(port: MessagePort, ctl: Int32Array): void {
     const job = Atomics.load(ctl, JOB);
     if (job === STOP) return;
     if (job === seen) continue;
-    let msg = receiveMessageOnPort(port);
-    while (!msg) { // posted before JOB was bumped, so it is on its way
-      Atomics.wait(ctl, JOB, job, 1);
-      msg = receiveMessageOnPort(port);
+    seen = job;
+    // Messages of jobs the main thread took over are still queued: skip to this job's.
+    let msg: { id: number; job: HelperJob } | undefined;
+    while (!msg || msg.id !== job) {
+      const m = receiveMessageOnPort(port);
+      if (m) msg = m.message as { id: number; job: HelperJob };
+      else Atomics.wait(ctl, JOB, job, 1); // posted before JOB was bumped, so it is on its way
+      if (Atomics.load(ctl, JOB) !== job) break; // a newer job already: this one was taken over
     }
+    if (!msg || msg.id !== job || Atomics.compareExchange(ctl, CLAIM, job, -job) !== job) continue;
     try {
-      runJob(msg.message as HelperJob, ctx);
+      runJob(msg.job, ctx);
       Atomics.store(ctl, STATUS, 0);
     } catch (e) {
       Atomics.store(ctl, STATUS, 1);
       port.postMessage({ error: (e as Error).stack ?? String(e) });
     }
-    seen = job;
     Atomics.store(ctl, DONE, job);
     Atomics.notify(ctl, DONE);
   }
@@ -97,11 +108,11 @@ export function helperMain(port: MessagePort, ctl: Int32Array): void {
 // Plain CommonJS run by the worker: load tsx when this file is TypeScript, then this module.
 const BOOTSTRAP = `
 const { workerData } = require('node:worker_threads');
-const { ctl, port, tsx, entry } = workerData;
+const { ctl, port, tsx, entry, blasPath } = workerData;
 (async () => {
   try {
     if (tsx) (await import(tsx)).register();
-    (await import(entry)).helperMain(port, ctl);
+    (await import(entry)).helperMain(port, ctl, blasPath);
   } catch (e) {
     Atomics.store(ctl, ${READY}, -1);
     Atomics.notify(ctl, ${DONE});
@@ -113,9 +124,11 @@ const { ctl, port, tsx, entry } = workerData;
 export class CpuHelper {
   private readonly worker: Worker;
   private readonly port: MessagePort;
-  private readonly ctl = new Int32Array(new SharedArrayBuffer(16));
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(32));
   private seq = 0;
-  private pending = false;
+  private pending: HelperJob | null = null;
+  /** Jobs the helper ran, and jobs the main thread took back because the helper had not started them. */
+  readonly stats = { helper: 0, mainThread: 0 };
   /** Why the helper is not running, once it failed. */
   failure: string | null = null;
 
@@ -127,7 +140,7 @@ export class CpuHelper {
     if (ts) tsx = import.meta.resolve('tsx/esm/api');
     this.worker = new Worker(BOOTSTRAP, {
       eval: true, execArgv: [], name: 'bellm-cpu-helper',
-      workerData: { ctl: this.ctl, port: port2, tsx, entry: import.meta.url },
+      workerData: { ctl: this.ctl, port: port2, tsx, entry: import.meta.url, blasPath: loadOpenBlas()?.path ?? null },
       transferList: [port2],
     });
     this.worker.unref();
@@ -160,17 +173,28 @@ export class CpuHelper {
   /** Hands a job to the helper; call finish() before touching its outputs. */
   start(job: HelperJob): void {
     if (this.pending) throw new Error('CPU helper: a job is already running');
-    this.pending = true;
-    this.port.postMessage(job);
+    this.pending = job;
     this.seq = this.seq === 0x7ffffffe ? 1 : this.seq + 1;
+    Atomics.store(this.ctl, CLAIM, this.seq);
+    this.port.postMessage({ id: this.seq, job });
     Atomics.store(this.ctl, JOB, this.seq);
     Atomics.notify(this.ctl, JOB);
   }
 
-  /** Waits for the job; rethrows the helper's error, if any. */
-  finish(): void {
-    if (!this.pending) return;
-    this.pending = false;
+  /**
+   * Completes the job: runs it here when the helper has not taken it yet, else waits for the
+   * helper; rethrows the helper's error, if any.
+   */
+  finish(ctx: JobContext): void {
+    const job = this.pending;
+    if (!job) return;
+    this.pending = null;
+    if (Atomics.compareExchange(this.ctl, CLAIM, this.seq, 0) === this.seq) {
+      this.stats.mainThread++;
+      runJob(job, ctx);
+      return;
+    }
+    this.stats.helper++;
     const t0 = Date.now();
     while (Atomics.load(this.ctl, DONE) !== this.seq) {
       if (Atomics.load(this.ctl, READY) === -1) throw new Error(this.failure ?? this.drainError() ?? 'CPU helper thread stopped');
