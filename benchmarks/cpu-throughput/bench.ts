@@ -5,6 +5,8 @@
 //   node --import=tsx benchmarks/cpu-throughput/bench.ts                       # both models
 //   node --import=tsx benchmarks/cpu-throughput/bench.ts --models tiny --limit 256
 //   node --import=tsx benchmarks/cpu-throughput/bench.ts --models 100m --profile --no-torch
+// Ours runs twice by default (--ours helper,nohelper): with the helper thread of threads.ts (opt-in
+// in the backend: BELLM_CPU_THREADS=2) and without it.
 //
 // Order (STYLE.md: validate, then time, as a ratio to a named peer):
 //   1. fast CPU backend vs the CPU reference loops on a few sentences (fixture tolerance);
@@ -42,6 +44,7 @@ const { values: args } = parseArgs({
     // OPENBLAS_THREAD_TIMEOUT per PyTorch process: 'default' = the environment as given; '4' = what
     // our backend loads OpenBLAS with (blas.ts), so PyTorch gets the same library setting
     'torch-timeout': { type: 'string', default: 'default,4' },
+    ours: { type: 'string', default: 'helper,nohelper' }, // our sides: helper | nohelper | default
     'no-torch': { type: 'boolean', default: false },
     python: { type: 'string', default: '/usr/bin/python3' },
     billm: { type: 'string', default: 'last' },      // billmStartIndex: 'last' (BeLLM: L-1), 'none' or a number
@@ -174,12 +177,26 @@ async function benchModel(name: string, c: LlamaConfig, sentences: string[]): Pr
   let t0 = performance.now();
   const weights = randomWeights(c);
   log(`random weights: ${fmt((performance.now() - t0) / 1000)} s`);
-  const fast = new CpuBackend();
-  const helper = await fast.helperSettled();
-  log(`ours: ${fast.describe()} (helper thread: ${helper})`);
+  // Ours, once per --ours entry: 'helper' = with the helper thread (threads.ts; opt-in in the
+  // backend, BELLM_CPU_THREADS=2), 'nohelper' = without, 'default' = as new CpuBackend() decides.
+  const oursSides = args.ours!.split(',').map((o) => {
+    if (o !== 'helper' && o !== 'nohelper' && o !== 'default') throw new Error(`--ours ${o}: choose helper, nohelper or default`);
+    const b = new CpuBackend(o === 'default' ? {} : { helper: o === 'helper' });
+    return { spec: o, backend: b };
+  });
+  for (const o of oursSides) {
+    const st = await o.backend.helperSettled();
+    if (o.spec === 'helper' && st !== 'ready') throw new Error(`--ours helper: the helper thread is ${st} (one core? BELLM_CPU_THREADS=1?)`);
+    log(`ours (${o.spec}): ${o.backend.describe()} (helper thread: ${st})`);
+  }
+  const fast = oursSides[0].backend; // validation, sgemm, profile, embeddings compared with PyTorch
+  const helper = fast.helperState();
   const times = new Map<string, number>();
   const backend = args.profile ? profiled(fast, times) : fast;
   const dec = new Decoder(backend, c, weights);
+  const label = (o: { spec: string; backend: CpuBackend }): string =>
+    `ours: ${o.backend.name}${o.spec === 'default' ? '' : o.backend.helperState() === 'ready' ? ', helper thread' : ', no helper thread'}`;
+  const otherDecs = oursSides.slice(1).map((o) => ({ label: label(o), dec: new Decoder(o.backend, c, weights) }));
   const H = c.hidden_size;
   const ours = (i: number): Float32Array => dec.forward(packed[i], { billmStartIndex: k, poolings: ['last'] }).last!;
 
@@ -267,15 +284,24 @@ async function benchModel(name: string, c: LlamaConfig, sentences: string[]): Pr
     for (let c0 = 0; c0 < batches.length; c0 += chunk) chunks.push(Array.from({ length: Math.min(chunk, batches.length - c0) }, (_, j) => c0 + j));
     const oursParts: Float32Array[] = [];
     type Runner = { label: string; run: (idx: number[], ci: number, rep: number) => Promise<number> };
+    for (const o of otherDecs) o.dec.forward(packed[batches.length - 1], { billmStartIndex: k, poolings: ['last'] }); // warm-up
     const runners: Runner[] = [
       {
-        label: fast.name,
+        label: label(oursSides[0]),
         run: async (idx, _ci, rep) => {
           const t = performance.now();
           for (const i of idx) { const e = ours(i); if (rep === 0) oursParts.push(e); }
           return (performance.now() - t) / 1000;
         },
       },
+      ...otherDecs.map((o): Runner => ({
+        label: o.label,
+        run: async (idx) => {
+          const t = performance.now();
+          for (const i of idx) o.dec.forward(packed[i], { billmStartIndex: k, poolings: ['last'] });
+          return (performance.now() - t) / 1000;
+        },
+      })),
       ...torchSides.map((ts, j): Runner => ({
         label: ts.label,
         run: async (idx, ci, rep) => {

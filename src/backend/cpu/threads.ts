@@ -16,7 +16,14 @@
 // The helper runs the same kernels (fast.ts) through runJob, which the main thread also uses for its
 // part, so the split changes no arithmetic: results are bit-identical with and without the helper.
 // It starts in the background; until it is ready (a few hundred ms: tsx and koffi load in it), ops
-// run on the main thread alone. BELLM_CPU_THREADS=1 (or `new CpuBackend({ helper: false })`) turns it off.
+// run on the main thread alone. The backend uses it only when asked: `new CpuBackend({ helper: true })`
+// or BELLM_CPU_THREADS=2; BELLM_CPU_THREADS=1 keeps it off even then.
+//
+// Never fork while the helper runs OpenBLAS: OpenBLAS's pthread_atfork handler stops its worker
+// threads, and a fork from one thread while another is inside sgemm hangs (the main thread spins
+// waiting for a worker that is gone). The helper therefore gets the library path from the main
+// thread instead of searching (the search may run ldconfig), and the main thread, which could fork,
+// is always blocked in split() while the helper computes.
 import os from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { MaskMode, PackedBatch } from '../ops.ts';
@@ -148,8 +155,8 @@ export class CpuHelper {
   }
 
   /**
-   * The process's helper (one for every CpuBackend: ops run one at a time), started on first call;
-   * null on a single core, with BELLM_CPU_THREADS=1, or when it cannot start.
+   * The process's helper (one for every CpuBackend that asks: ops run one at a time), started on
+   * first call; null on a single core, with BELLM_CPU_THREADS=1, or when it cannot start.
    */
   static shared(): CpuHelper | null {
     if (os.availableParallelism() < 2 || process.env.BELLM_CPU_THREADS === '1') return null;
