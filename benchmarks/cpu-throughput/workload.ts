@@ -7,6 +7,9 @@ import { fileURLToPath } from 'node:url';
 import llamaTokenizer from 'llama-tokenizer-js';
 import { applyPrompt, preprocess, PROMPTS } from '../../src/model/presets.ts';
 import type { LayerWeights, LlamaConfig, Matrix, ModelWeights } from '../../src/model/types.ts';
+import { mulberry32 } from '../../src/eval/sentence-level.ts';
+/** mulberry32 (the one in src/eval), uniform in [0, 1). */
+export const rng = mulberry32;
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const sharedDir = process.env.BELLM_SHARED_DIR ?? resolve(repoRoot, '..', 'shared');
@@ -28,17 +31,6 @@ export const CONFIGS: Record<string, LlamaConfig> = {
   },
 };
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function uniform(n: number, std: number, mean: number, r: () => number): Float32Array {
   const a = std * Math.sqrt(3); // uniform on [-a, a] has this standard deviation

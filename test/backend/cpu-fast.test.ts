@@ -16,21 +16,12 @@ import { packBatch, packBatchBillmCompat } from '../../src/model/batch.ts';
 import { Decoder } from '../../src/model/decoder.ts';
 import type { LlamaConfig, ModelWeights } from '../../src/model/types.ts';
 import { UserError } from '../../src/errors.ts';
+import { mulberry32 as rng } from '../../src/eval/sentence-level.ts';
 
 const EPS = 1.2e-7;       // fp32
 const ABS = 64 * EPS;     // of the largest reference value
 const REL = 16 * EPS;
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function rand(n: number, seed: number, scale = 1): Float32Array {
   const r = rng(seed);
   const a = new Float32Array(n);

@@ -25,20 +25,11 @@ import { loadModel } from '../../src/model/load.ts';
 import type { LlamaConfig, Matrix, ModelWeights } from '../../src/model/types.ts';
 import { fixture, goldens } from '../helpers/shared.ts';
 import { firstFailure } from '../helpers/tolerance.ts';
+import { mulberry32 as rng } from '../../src/eval/sentence-level.ts';
 
 // ---------------------------------------------------------------------------------------------
 // seeded inputs
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function normal(n: number, r: () => number, std = 1, mean = 0): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = mean + std * Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());

@@ -15,6 +15,7 @@ import { CpuBackend } from '../../src/backend/cpu/backend.ts';
 import type { Act, Backend, MaskMode, PackedBatch, Pooling } from '../../src/backend/ops.ts';
 import { POOLINGS } from '../../src/backend/ops.ts';
 import { packBatch, packBatchBillmCompat } from '../../src/model/batch.ts';
+import { mulberry32 as rng } from '../../src/eval/sentence-level.ts';
 
 const ABS = 8;
 const REL = 8;
@@ -60,16 +61,6 @@ const backendFor = (c: Candidate): Promise<Backend | string> => {
 };
 
 // ---------------------------------------------------------------------------------------------
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function rand(n: number, seed: number, scale = 1, offset = 0): Float32Array {
   const r = rng(seed);
   const a = new Float32Array(n);
