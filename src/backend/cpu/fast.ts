@@ -310,14 +310,7 @@ export function attentionRange(
         }
         let sum = 0;
         for (let j = 0; j < end; j++) {
-          const y = sc[j] - max; // <= 0
-          let e: number;
-          if (y < -88) e = Math.exp(y);
-          else {
-            const kf = (y * EXP_INV_STEP + EXP_SHIFT) - EXP_SHIFT;
-            const r = y - kf * EXP_STEP_HI - kf * EXP_STEP_LO;
-            e = (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24))))) * EXP_TABLE[(kf | 0) + EXP_OFF];
-          }
+          const e = expNonPositive(sc[j] - max);
           sc[j] = e;
           sum += e;
         }
@@ -334,6 +327,14 @@ export function attentionRange(
   }
 }
 
+/** exp(y) for y <= 0: table lookup times a degree-4 polynomial; Math.exp below -88. */
+function expNonPositive(y: number): number {
+  if (y < -88) return Math.exp(y);
+  const kf = (y * EXP_INV_STEP + EXP_SHIFT) - EXP_SHIFT;
+  const r = y - kf * EXP_STEP_HI - kf * EXP_STEP_LO;
+  return (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24))))) * EXP_TABLE[(kf | 0) + EXP_OFF];
+}
+
 /** Row-wise masked softmax in place on S [T, Tk]; row i keeps keys [0, keyEnd(i)), the rest become 0. */
 function softmaxRows(S: Float32Array, T: number, Tk: number, valid: number, mask: MaskMode, padVisible: boolean): void {
   for (let i = 0; i < T; i++) {
@@ -343,14 +344,7 @@ function softmaxRows(S: Float32Array, T: number, Tk: number, valid: number, mask
     for (let j = 0; j < end; j++) if (S[ro + j] > max) max = S[ro + j];
     let sum = 0;
     for (let j = 0; j < end; j++) {
-      const y = S[ro + j] - max; // <= 0
-      let e: number;
-      if (y < -88) e = Math.exp(y);
-      else {
-        const kf = (y * EXP_INV_STEP + EXP_SHIFT) - EXP_SHIFT;
-        const r = y - kf * EXP_STEP_HI - kf * EXP_STEP_LO;
-        e = (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24))))) * EXP_TABLE[(kf | 0) + EXP_OFF];
-      }
+      const e = expNonPositive(S[ro + j] - max);
       S[ro + j] = e;
       sum += e;
     }
