@@ -5,11 +5,14 @@
 //                                            libbellm_cuda.so      nvcc, sm_80 + sm_90 (+ compute_90 PTX), static cudart
 //                                            libbellm_cuda_emu.so  g++ -DBB_EMULATE: the same kernels run on the CPU
 //                                            libcublas_emu.so      the CPU stand-in for cuBLAS the emulation loads
-//   node scripts/build-cuda.mjs --check    CI: rebuild everything from scratch, check the exported symbols
-//                                          against bb.h, load both libraries through koffi and run host-side
-//                                          smoke checks (works without a GPU and without cuBLAS)
+//   node scripts/build-cuda.mjs --check    CI: rebuild everything from scratch, check every kernel's resources
+//                                          (as --resources), check the exported symbols against bb.h, load both
+//                                          libraries through koffi and run host-side smoke checks (works without
+//                                          a GPU and without cuBLAS)
 //   options: --force (rebuild), --emu-only (no nvcc needed), --no-emu, --arch 80,90 (SASS targets),
-//            -j N (parallel compiles, default: CPU count), --verbose (print every command)
+//            -j N (parallel compiles, default: CPU count), --verbose (print every command),
+//            --resources (recompile the .cu files with ptxas -v; fail if any kernel spills registers or has
+//            a local-memory stack frame, else print kernels, registers and static smem per arch)
 //   env:     NVCC=/path/to/nvcc, CXX=g++ (emulation build)
 //
 // cuBLAS is not needed to build: the library dlopen()s libcublas.so.13 (or .12) when it starts
@@ -28,7 +31,7 @@ const t0 = performance.now();
 
 // ---- arguments ----
 const args = process.argv.slice(2);
-const opt = { check: false, force: false, emuOnly: false, noEmu: false, archs: ['80', '90'], jobs: cpus().length, verbose: false };
+const opt = { check: false, force: false, emuOnly: false, noEmu: false, archs: ['80', '90'], jobs: cpus().length, verbose: false, resources: false };
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--check') opt.check = true;
@@ -36,14 +39,17 @@ for (let i = 0; i < args.length; i++) {
   else if (a === '--emu-only') opt.emuOnly = true;
   else if (a === '--no-emu') opt.noEmu = true;
   else if (a === '--verbose') opt.verbose = true;
+  else if (a === '--resources') opt.resources = true;
   else if (a === '--arch') opt.archs = (args[++i] ?? '').split(',').map((s) => s.trim().replace(/^sm_/, '')).filter(Boolean);
   else if (a === '-j') opt.jobs = Number(args[++i]);
   else if (a === '-h' || a === '--help') {
-    console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 16).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+    const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+    console.log(lines.slice(1, lines.findIndex((l, i) => i > 0 && !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
     process.exit(0);
   } else die(`unknown argument ${a} (see --help)`);
 }
-if (opt.check) opt.force = true;
+if (opt.check) opt.force = opt.resources = true;
+if (opt.resources && opt.emuOnly) die('--resources needs nvcc: it cannot go with --emu-only');
 if (!opt.archs.length || opt.archs.some((a) => !/^\d{2,3}a?$/.test(a))) die(`--arch wants e.g. 80,90; got ${opt.archs.join(',')}`);
 if (!(opt.jobs >= 1)) die('-j wants a positive number');
 
@@ -78,7 +84,8 @@ function toolVersion(cmd, flag = '--version') {
   return r.stdout.trim().split('\n').filter(Boolean).pop() ?? '';
 }
 
-function run(cmd, argv, label) {
+// filter(output) -> what of the compiler's output to show (warnings, or the error); it sees the output once.
+function run(cmd, argv, label, filter = (out) => out) {
   return new Promise((resolveRun, rejectRun) => {
     if (opt.verbose) console.log(`  $ ${cmd} ${argv.join(' ')}`);
     const p = spawn(cmd, argv, { cwd: srcDir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -87,6 +94,7 @@ function run(cmd, argv, label) {
     p.stderr.on('data', (d) => (out += d));
     p.on('error', (e) => rejectRun(new Error(`${label}: cannot run ${cmd}: ${e.message}`)));
     p.on('close', (code) => {
+      out = filter(out);
       if (code === 0) {
         if (out.trim()) console.log(out.trimEnd());   // warnings
         resolveRun();
@@ -125,17 +133,19 @@ const stale = (out, inputs, flagsKey) => {
 };
 const stamp = (out, flagsKey) => writeFileSync(`${out}.flags`, flagsKey);
 
-async function buildTarget({ name, compiler, compileFlags, linkFlags, objDir, sources, lib }) {
+// reportFlags change what the compiler prints, not what it builds: they are left out of the staleness hash.
+// forceCompile recompiles every source (for what the compiler reports); outputFilter(source) makes run()'s filter.
+async function buildTarget({ name, compiler, compileFlags, reportFlags = [], forceCompile = false, outputFilter, linkFlags, objDir, sources, lib }) {
   mkdirSync(objDir, { recursive: true });
   const key = createHash('sha256').update(JSON.stringify([compiler, compileFlags])).digest('hex').slice(0, 16);
   const objs = sources.map((s) => join(objDir, basename(s).replace(/\.(cu|cpp)$/, '.o')));
   const tasks = [];
   sources.forEach((s, i) => {
     const src = join(srcDir, s);
-    if (!stale(objs[i], [src], key) && mtime(objs[i]) > newestHeader) return;
+    if (!forceCompile && !stale(objs[i], [src], key) && mtime(objs[i]) > newestHeader) return;
     tasks.push(async () => {
       const t = performance.now();
-      await run(compiler, [...compileFlags, '-c', src, '-o', objs[i]], `${name}: compiling ${s}`);
+      await run(compiler, [...compileFlags, ...reportFlags, '-c', src, '-o', objs[i]], `${name}: compiling ${s}`, outputFilter?.(s));
       stamp(objs[i], key);
       if (opt.verbose) log(`${name}: ${s} ${secs(performance.now() - t)}`);
     });
@@ -151,6 +161,101 @@ async function buildTarget({ name, compiler, compileFlags, linkFlags, objDir, so
   } else log(`${name}: ${lib.slice(root.length + 1)} is up to date`);
 }
 
+// ---- kernel resources (ptxas -v) ----
+// ptxas -v prints, per SASS arch, a block that starts with "N bytes gmem", then for each kernel:
+//   ptxas info    : Compiling entry function '_Z...' for 'sm_90'
+//   ptxas info    : Function properties for _Z...
+//       0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+//   ptxas info    : Used 80 registers, used 1 barriers, 128 bytes smem, 432 bytes cmem[0][, N bytes cumulative stack size]
+// and "Function properties" (no "Compiling entry") for device functions that were not inlined.
+// Returns one record per function and the output without the "ptxas info" lines (warnings, errors).
+function parsePtxasVerbose(text, file) {
+  const records = [];
+  const rest = [];
+  let section = [];
+  let entry = null;       // the kernel being compiled
+  let props = null;       // the function whose "Function properties" line came last
+  const endSection = () => {
+    const arch = section.find((r) => r.entry)?.arch ?? '?';
+    for (const r of section) r.arch ??= arch;
+    records.push(...section);
+    section = [];
+    entry = props = null;
+  };
+  for (const line of text.split('\n')) {
+    let m;
+    if (/^ptxas info\s*: .*\bbytes gmem\b/.test(line)) endSection();
+    else if ((m = /^ptxas info\s*: Compiling entry function '([^']+)' for '([^']+)'/.exec(line))) {
+      entry = { file, name: m[1], arch: m[2], entry: true, regs: null, smem: 0, stack: null, spillStores: null, spillLoads: null };
+      section.push(entry);
+    } else if ((m = /^ptxas info\s*: Function properties for (\S+)/.exec(line))) {
+      props = entry?.name === m[1] ? entry : null;
+      if (!props) section.push((props = { file, name: m[1], arch: null, entry: false, regs: null, smem: 0, stack: null, spillStores: null, spillLoads: null }));
+    } else if ((m = /^\s*(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads/.exec(line))) {
+      if (props) [props.stack, props.spillStores, props.spillLoads] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    } else if ((m = /^ptxas info\s*: Used (\d+) registers(.*)/.exec(line))) {
+      if (entry) {
+        entry.regs = Number(m[1]);
+        entry.smem = Number(/(\d+) bytes smem/.exec(m[2])?.[1] ?? 0);
+        const cumulative = Number(/(\d+) bytes cumulative stack size/.exec(m[2])?.[1] ?? 0);   // callees' frames too
+        entry.stack = Math.max(entry.stack ?? 0, cumulative);
+      }
+    } else if (!/^ptxas info\s*:/.test(line)) rest.push(line);
+  }
+  endSection();
+  return { records, rest: rest.join('\n') };
+}
+
+function demangle(names) {
+  const r = spawnSync('c++filt', [], { input: names.join('\n'), encoding: 'utf8' });
+  const out = r.status === 0 ? r.stdout.split('\n') : [];
+  return new Map(names.map((n, i) => [n, out[i]?.trim() || n]));
+}
+// "void bb::k<float, 8>(float*, int)" -> "bb::k<float, 8>" (for the summary; failures name the whole signature)
+function shortName(demangled) {
+  let s = demangled.replace(/^void /, '');
+  if (s.endsWith(')')) {
+    let depth = 0;
+    for (let i = s.length - 1; i >= 0; i--) {
+      if (s[i] === ')') depth++;
+      else if (s[i] === '(' && --depth === 0) return s.slice(0, i);
+    }
+  }
+  return s;
+}
+
+// Fails (one line per function) on register spills or a local-memory stack frame; else one summary line per arch.
+function checkResources(records) {
+  const kernels = records.filter((r) => r.entry);
+  if (!kernels.length) die('resources: ptxas -v reported no kernels (has its output format changed?)');
+  const unread = records.find((r) => r.stack === null || r.spillStores === null || (r.entry && r.regs === null));
+  if (unread) die(`resources: could not read ptxas -v's report for ${unread.name} (${unread.file}, ${unread.arch})`);
+  const names = demangle([...new Set(records.map((r) => r.name))]);
+  if (opt.verbose) {
+    for (const r of [...records].sort((a, b) => a.arch.localeCompare(b.arch) || a.file.localeCompare(b.file) || a.name.localeCompare(b.name))) {
+      console.log(`  ${r.arch} ${r.file}: ${shortName(names.get(r.name))}: ${r.entry ? `${r.regs} registers, ${r.smem} bytes smem, ` : ''}` +
+        `${r.stack} bytes stack, ${r.spillStores}/${r.spillLoads} bytes spill stores/loads`);
+    }
+  }
+  const bad = records.filter((r) => r.spillStores > 0 || r.spillLoads > 0 || r.stack > 0);
+  for (const r of bad) {
+    console.error(`build-cuda: resources: ${r.file} ${r.arch}: ${r.entry ? 'kernel' : 'device function'} ${names.get(r.name)}: ` +
+      `${r.spillStores} bytes spill stores, ${r.spillLoads} bytes spill loads, ${r.stack} bytes stack frame`);
+  }
+  if (bad.length) {
+    die(`resources: ${bad.length} function${bad.length > 1 ? 's' : ''} spill registers or use a local-memory stack frame ` +
+      '(see above; must be 0: cut live values, or fix __launch_bounds__)');
+  }
+  const archs = [...new Set(kernels.map((k) => k.arch))].sort();
+  const maxBy = (list, key) => list.reduce((a, b) => (b[key] > a[key] ? b : a));
+  log(`resources: no spills, no stack frames; ` + archs.map((a) => {
+    const ks = kernels.filter((k) => k.arch === a);
+    const r = maxBy(ks, 'regs');
+    const sm = maxBy(ks, 'smem');
+    return `${a}: ${ks.length} kernels, max ${r.regs} registers (${shortName(names.get(r.name))}), max ${sm.smem} bytes static smem`;
+  }).join('; '));
+}
+
 // ---- build ----
 if (opt.check && existsSync(buildDir)) rmSync(buildDir, { recursive: true, force: true });
 mkdirSync(buildDir, { recursive: true });
@@ -161,6 +266,7 @@ const exportsMap = join(srcDir, 'exports.map');
 const cxx = process.env.CXX || 'g++';
 
 const targets = [];
+const resourceRecords = [];   // from ptxas -v, with --resources
 if (!opt.emuOnly) {
   const { nvcc, tried } = findNvcc();
   if (!nvcc) {
@@ -180,6 +286,15 @@ if (!opt.emuOnly) {
     name: 'cuda',
     compiler: nvcc,
     compileFlags: ['-O3', '-std=c++17', '-Xcompiler', '-fPIC,-Wall', ...gencode, `-DBB_ARCHS="${archNote}"`],
+    ...(opt.resources && {
+      reportFlags: ['-Xptxas', '-v'],
+      forceCompile: true,
+      outputFilter: (file) => (out) => {
+        const { records, rest } = parsePtxasVerbose(out, file);
+        resourceRecords.push(...records);
+        return rest;
+      },
+    }),
     linkFlags: ['-shared', '-cudart', 'static', ...gencode, '-Xlinker', `--version-script=${exportsMap}`],
     objDir: join(buildDir, 'obj', 'cuda'),
     sources: cuSources,
@@ -214,6 +329,7 @@ try {
 } catch (e) {
   die(e.message);
 }
+if (opt.resources) checkResources(resourceRecords);
 
 // ---- check ----
 if (opt.check) {

@@ -10,8 +10,12 @@
 //   node --import=tsx benchmarks/sts-throughput/bench.ts                  # ours, then reference.py
 //   node --import=tsx benchmarks/sts-throughput/bench.ts --no-torch       # ours only
 //   node --import=tsx benchmarks/sts-throughput/bench.ts --layers 4 --limit 2000   # quick look
-//   options: --precision bf16|fp32, --modes dataset16,sorted512, --billm last|none|k (default last:
-//            BeLLM, layer 31 bidirectional), --python python3, --out results.json, --warmup 2
+//   node --import=tsx benchmarks/sts-throughput/bench.ts --sweep --modes none   # the 33-point sweep only
+//   options: --precision bf16|fp32, --modes dataset16,sorted512 (or none), --billm last|none|k (default
+//            last: BeLLM, layer 31 bidirectional), --python python3, --out results.json, --warmup 2,
+//            --profile (a per-op table of one sorted batch, synchronizing after every op),
+//            --sweep (billmStartIndex 0..L: our shared-prefix sweep vs L+1 independent PyTorch runs, on
+//            --sweep-sentences 4000 sentences spread evenly over the workload, --sweep-batch 512 sorted)
 //
 // Order (STYLE.md: validate, then time, as a ratio to a named peer):
 //   1. a small random LLaMA (GQA, bf16-exact weights) on 8 real prompts: CUDA vs the CPU reference,
@@ -19,6 +23,9 @@
 //   2. reference.py runs first (its own process, so the GPU is all its own) and reports its numbers;
 //   3. our backend: weights generated on the device (bb_fill_normal, std 0.02, norms 1), a warm-up,
 //      then every batch of each mode timed end to end (pack, upload, forward, pooled download).
+//   4. with --sweep: the degradation sweep's work, every billmStartIndex k in 0..L on the same
+//      sentences. Ours: src/experiments/sweep.ts (causal prefix run once, a branch per k, states kept
+//      on the device). PyTorch: L+1 independent evaluations, one per k (what a user would otherwise run).
 // Reports sentences/s, tokens/s, useful TFLOP/s, peak memory, and ours / PyTorch.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -31,6 +38,8 @@ import type { LibraryKind } from '../../src/backend/cuda/lib.ts';
 import type { WeightHandle } from '../../src/backend/ops.ts';
 import { packBatch } from '../../src/model/batch.ts';
 import { Decoder } from '../../src/model/decoder.ts';
+import { ProfiledBackend } from '../../src/backend/profile.ts';
+import { sweepBatch, sweepCost } from '../../src/experiments/sweep.ts';
 import { tokenizeAll } from '../../src/model/embedder.ts';
 import { PRESETS } from '../../src/model/presets.ts';
 import { loadTokenizer } from '../../src/model/tokenizer.ts';
@@ -54,6 +63,10 @@ const { values: args } = parseArgs({
     tokenizer: { type: 'string', default: join(sharedDir, 'models', 'llama2-tokenizer') },
     library: { type: 'string', default: 'cuda' },    // 'emu': the CPU emulation build (script smoke test only)
     model: { type: 'string', default: '7b' },        // '7b' or 'tiny' (with --library emu)
+    profile: { type: 'boolean', default: false },
+    sweep: { type: 'boolean', default: false },
+    'sweep-sentences': { type: 'string', default: '4000' },
+    'sweep-batch': { type: 'string', default: '512' },
   },
 });
 
@@ -87,6 +100,24 @@ interface ModeResult {
   usefulTflops: number;
   peakMemoryGiB: number;         // ours: bytes held by tensors (bb_malloc); PyTorch: max_memory_allocated
   deviceUsedGiB?: number;        // ours: total - free after the mode (context, pool, cuBLAS workspace)
+}
+
+interface SweepResult {
+  points: number;
+  sentences: number;
+  tokens: number;
+  batches: number;
+  seconds: number;
+  layerPasses: number;              // per batch: causal prefix once + one branch per k
+  independentLayerPasses: number;   // per batch: (L + 1) x L
+  usefulTflops: number;             // useful FLOPs of the L + 1 independent evaluations / our time
+  peakMemoryGiB: number;
+}
+
+interface TorchResults {
+  info: Record<string, unknown>;
+  results: ModeResult[];
+  sweep?: { seconds: number; usefulTflops: number; peakMemoryGiB: number; perK: { k: number; seconds: number }[] } | null;
 }
 
 /** Weights are not uploaded: each matrix is generated on the device (HF's init: N(0, 0.02^2)), norms are 1. */
@@ -150,8 +181,17 @@ function validate(library: LibraryKind, precision: CudaPrecision, prompts: numbe
   const want = new Decoder(new CpuBackend({ reference: true }), c, w).forward(batch, { billmStartIndex: k, poolings: ['last'] }).last!;
   let minCos = 1;
   for (let s = 0; s < batch.count; s++) minCos = Math.min(minCos, cosine(got.subarray(s * H, (s + 1) * H), want.subarray(s * H, (s + 1) * H)));
+  // The sweep's path (shared causal prefix, a device-side copy per branch) against independent CPU runs.
+  const ks = [0, 1, c.num_hidden_layers];
+  const swept = sweepBatch(new Decoder(gpu, c, w), batch, ks, 'bidirectional', 'last').pooled;
+  for (const kk of ks) {
+    const ref = new Decoder(new CpuBackend({ reference: true }), c, w).forward(batch, { billmStartIndex: kk, poolings: ['last'] }).last!;
+    const g = swept.get(kk)!;
+    for (let s = 0; s < batch.count; s++) minCos = Math.min(minCos, cosine(g.subarray(s * H, (s + 1) * H), ref.subarray(s * H, (s + 1) * H)));
+  }
   const need = precision === 'bf16' ? 0.999 : 0.99999;
-  log(`validate ${gpu.name} vs CPU reference (${batch.count} prompts, ${c.num_hidden_layers} layers, GQA): min cosine ${minCos.toFixed(6)} (need >= ${need})`);
+  log(`validate ${gpu.name} vs CPU reference (${batch.count} prompts, ${c.num_hidden_layers} layers, GQA; forward and sweep k=${ks.join(',')}): ` +
+    `min cosine ${minCos.toFixed(6)} (need >= ${need})`);
   if (!(minCos >= need)) throw new Error('the CUDA backend disagrees with the CPU reference: not timing it');
   gpu.dispose();
 }
@@ -165,8 +205,9 @@ function main(): void {
   const c: LlamaConfig = { ...base, num_hidden_layers: args.layers ? Number(args.layers) : base.num_hidden_layers };
   const L = c.num_hidden_layers;
   const k = args.billm === 'none' ? null : args.billm === 'last' ? L - 1 : Number(args.billm);
-  const modes = args.modes!.split(',').map((s) => s.trim());
-  for (const m of modes) if (!/^(dataset|sorted)\d+$/.test(m)) throw new Error(`--modes: ${m} is not dataset<N> or sorted<N>`);
+  const modes = args.modes === 'none' ? [] : args.modes!.split(',').map((s) => s.trim());
+  for (const m of modes) if (!/^(dataset|sorted)\d+$/.test(m)) throw new Error(`--modes: ${m} is not dataset<N>, sorted<N> or none`);
+  if (!modes.length && !args.sweep) throw new Error('--modes none without --sweep: nothing to run');
 
   // The workload: unique sentences of the scored subsets of the 7 tasks, SentEval order, BeLLM prompt.
   const seen = new Set<string>();
@@ -189,10 +230,18 @@ function main(): void {
     return { mode, batches };
   });
 
+  // The sweep's sentences: spread evenly over the workload (every length range represented).
+  const sweepN = Math.min(Number(args['sweep-sentences']), ids.length);
+  const sweepKs = Array.from({ length: L + 1 }, (_, i) => i);
+  const sweepIdx = args.sweep ? Array.from({ length: sweepN }, (_, i) => Math.floor((i * ids.length) / sweepN)) : [];
+  const sweepLengths = sweepIdx.map((i) => lengths[i]);
+  const sweepBatches = sortedBatches(sweepLengths, Number(args['sweep-batch'])).map((b) => b.map((j) => sweepIdx[j]));
+  const sweepFlops = sweepKs.reduce((a, kk) => a + usefulFlops(c, sweepLengths, kk), 0);
+
   validate(library, precision, ids.slice(0, 8));
 
   // 2. PyTorch first, in its own process.
-  let torch: { info: Record<string, unknown>; results: ModeResult[] } | null = null;
+  let torch: TorchResults | null = null;
   if (!args['no-torch']) {
     const dir = mkdtempSync(join(os.tmpdir(), 'bellm-gpu-bench-'));
     const workload = join(dir, 'workload.json');
@@ -200,9 +249,10 @@ function main(): void {
       config: c, billmStartIndex: k, ids,
       modes: plans.map((p) => ({ mode: p.mode, batches: p.batches, usefulFlops: usefulFlops(c, lengths, k) })),
       warmup: Number(args.warmup),
+      sweep: args.sweep ? { ks: sweepKs, sentences: sweepIdx, batches: sweepBatches, usefulFlops: sweepFlops } : null,
     }));
     const resultsFile = join(dir, 'torch-results.json');
-    log(`running reference.py (${args.python}) ...`);
+    log(`running reference.py (${args.python}) on ${workload} ...`);
     const r = spawnSync(args.python!, [join(repoRoot, 'benchmarks', 'sts-throughput', 'reference.py'), '--workload', workload, '--out', resultsFile], { stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.status !== 0) throw new Error(`reference.py failed (exit ${r.status}); run with --no-torch to time ours alone`);
     torch = JSON.parse(readFileSync(resultsFile, 'utf8'));
@@ -234,6 +284,40 @@ function main(): void {
       usefulTflops: usefulFlops(c, lengths, k) / seconds / 1e12, peakMemoryGiB: m.peakBytes / GiB,
       deviceUsedGiB: (m.deviceTotalBytes - m.deviceFreeBytes) / GiB,
     });
+    log(`ours ${mode}: ${fmt(seconds, 2)} s, ${fmt(sentences.length / seconds, 0)} sentences/s`);
+  }
+
+  // 4. The sweep: every k on the same sentences, shared causal prefix.
+  let sweep: SweepResult | null = null;
+  if (args.sweep) {
+    const packed = sweepBatches.map((b) => packBatch(b.map((i) => ids[i])));
+    sweepBatch(dec, packed[packed.length - 1], sweepKs, 'bidirectional', 'last');   // warm-up: the shortest batch
+    backend.synchronize();
+    backend.resetPeakMemory();
+    t0 = performance.now();
+    let passes = 0;
+    for (const b of packed) passes += sweepBatch(dec, b, sweepKs, 'bidirectional', 'last').layerPasses;
+    const seconds = (performance.now() - t0) / 1000;
+    const cost = sweepCost(sweepKs, L, 'bidirectional');
+    sweep = {
+      points: sweepKs.length, sentences: sweepN, tokens: sweepLengths.reduce((a, b) => a + b, 0), batches: packed.length, seconds,
+      layerPasses: passes / packed.length, independentLayerPasses: cost.naive,
+      usefulTflops: sweepFlops / seconds / 1e12, peakMemoryGiB: backend.memoryStats().peakBytes / GiB,
+    };
+    log(`ours sweep (k = 0..${L}, ${sweepN} sentences): ${fmt(seconds, 2)} s, ${sweep.layerPasses} layer passes per batch (independent runs: ${cost.naive})`);
+  }
+
+  // 5. Where the time goes: one sorted batch, synchronizing after every op (an upper bound per op).
+  let profile: string | null = null;
+  if (args.profile) {
+    const b = packBatch(sortedBatches(lengths, 512)[0].map((i) => ids[i]));
+    const prof = new ProfiledBackend(backend, () => backend.synchronize());
+    const pdec = Object.create(dec, { backend: { value: prof } }) as Decoder;
+    pdec.forward(b, { billmStartIndex: k, poolings: ['last'] });
+    prof.reset();
+    pdec.forward(b, { billmStartIndex: k, poolings: ['last'] });
+    profile = `Per-op profile: one batch of ${b.count} sentences, ${b.starts[b.count]} tokens (sync after every op)\n\n${prof.table()}`;
+    console.log(`\n${profile}\n`);
   }
 
   // Report.
@@ -245,11 +329,23 @@ function main(): void {
     lines.push(row(backend.name, r, t ? `${fmt(r.sentencesPerSec / t.sentencesPerSec, 2)}x` : ''));
     if (t) lines.push(row(`PyTorch ${String(torch!.info.torch ?? '')} sdpa`, t, ''));
   }
-  console.log(lines.join('\n'));
+  if (ours.length) console.log(lines.join('\n'));
+  if (sweep) {
+    const ts = torch?.sweep;
+    console.log([
+      '',
+      `Sweep: billmStartIndex 0..${L} (${sweep.points} points), ${sweep.sentences} sentences (${sweep.tokens} tokens), sorted batches of ${args['sweep-batch']}`,
+      '',
+      '| backend | s | layer passes per batch | equivalent useful TFLOP/s | peak GiB | ours / PyTorch |',
+      '|---|---|---|---|---|---|',
+      `| ${backend.name}, shared prefix | ${fmt(sweep.seconds, 2)} | ${sweep.layerPasses} | ${fmt(sweep.usefulTflops, 1)} | ${fmt(sweep.peakMemoryGiB, 2)} | ${ts ? `${fmt(ts.seconds / sweep.seconds, 2)}x` : ''} |`,
+      ...(ts ? [`| PyTorch ${String(torch!.info.torch ?? '')} sdpa, ${sweep.points} independent runs | ${fmt(ts.seconds, 2)} | ${sweep.independentLayerPasses} | ${fmt(ts.usefulTflops, 1)} | ${fmt(ts.peakMemoryGiB, 2)} | |`] : []),
+    ].join('\n'));
+  }
   if (args.out) {
     writeFileSync(args.out, JSON.stringify({
       createdAt: new Date().toISOString(), device: backend.description, backend: backend.name, config: c, billmStartIndex: k,
-      sentences: sentences.length, tokens, ours, torch,
+      sentences: sentences.length, tokens, ours, sweep, profile, torch,
     }, null, 1));
     log(`results: ${args.out}`);
   }

@@ -5,12 +5,15 @@ the same token ids and the same batches, which bench.ts writes to a workload fil
 
     {"config": {HF LlamaConfig fields}, "billmStartIndex": k | null, "ids": [[...], ...],
      "modes": [{"mode": "dataset16", "batches": [[sentence indices], ...], "usefulFlops": F}, ...],
-     "warmup": 2}
+     "warmup": 2,
+     "sweep": null | {"ks": [0, ..., L], "batches": [[sentence indices], ...], "usefulFlops": F}}
 
 Each batch is right-padded with id 0 (attention_mask 1 on real tokens, positions 0..T-1 as in bellm's
 packing), run under torch.inference_mode(), and the last real token's final hidden state is copied to the
 host, like bellm's pooled download. With billmStartIndex k, layers >= k attend bidirectionally to the
 real tokens (BeLLM; padding stays masked), by handing those layers a [B, 1, T, T] boolean mask.
+With "sweep", the same model is then evaluated once per k in "ks" over the sweep's batches: L + 1
+independent evaluations, each what one run of a BeLLM-style script with that k costs.
 
     python3 benchmarks/sts-throughput/reference.py --workload workload.json --out torch-results.json
 
@@ -52,18 +55,20 @@ def build_model(c, device):
     return model
 
 
-STATE = {"bidir_mask": None}
+STATE = {"bidir_mask": None, "k": None}
 
 
-def make_bidirectional(model, k):
-    """Layers >= k: replace the (causal + padding) mask by a padding-only mask (BeLLM, correct masking)."""
+def make_switchable(model):
+    """Layers with index >= STATE["k"]: the (causal + padding) mask is replaced by a padding-only mask
+    (BeLLM, correct masking). STATE["k"] None (or >= L) leaves every layer causal."""
     for i, layer in enumerate(model.layers):
-        if i < k:
-            continue
         attn = layer.self_attn
         orig = attn.forward
 
-        def forward(*a, _orig=orig, **kw):
+        def forward(*a, _orig=orig, _i=i, **kw):
+            k = STATE["k"]
+            if k is None or _i < k:
+                return _orig(*a, **kw)
             if "attention_mask" not in kw:
                 raise RuntimeError("this transformers version passes attention_mask positionally; "
                                    "run bench.ts with --billm none for a causal-only comparison")
@@ -71,7 +76,6 @@ def make_bidirectional(model, k):
             return _orig(*a, **kw)
 
         attn.forward = forward
-        attn.is_causal = False
 
 
 def run_batch(model, ids, batch, device, pad_id, bidirectional):
@@ -110,9 +114,10 @@ def main():
     log(f"reference.py: torch {torch.__version__} (CUDA {torch.version.cuda}), transformers {transformers.__version__}, "
         f"{torch.cuda.get_device_name(dev)}; model built in {time.perf_counter() - t0:.1f} s, "
         f"{torch.cuda.memory_allocated(dev) / 2**30:.2f} GiB")
-    if k is not None and k < c["num_hidden_layers"]:
-        make_bidirectional(model, k)
-    bidirectional = k is not None and k < c["num_hidden_layers"]
+    make_switchable(model)
+    L = c["num_hidden_layers"]
+    STATE["k"] = k
+    bidirectional = k is not None and k < L
     pad_id = c["pad_token_id"] if c["pad_token_id"] is not None else 0
     lengths = [len(s) for s in ids]
     tokens = sum(lengths)
@@ -139,9 +144,33 @@ def main():
             results.append(r)
             log(f"reference.py {m['mode']}: {s:.2f} s, {r['sentencesPerSec']:.0f} sentences/s, {r['usefulTflops']:.1f} useful TFLOP/s, "
                 f"peak {r['peakMemoryGiB']:.2f} GiB, padding +{100 * (padded - tokens) / tokens:.1f}%")
+        sweep = w.get("sweep")
+        if sweep:
+            batches = sweep["batches"]
+            n = sum(len(b) for b in batches)
+            STATE["k"] = 0
+            run_batch(model, ids, batches[-1], dev, pad_id, True)  # warm-up: the shortest batch
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats(dev)
+            per_k = []
+            t_all = time.perf_counter()
+            for kk in sweep["ks"]:
+                STATE["k"] = kk
+                t0 = time.perf_counter()
+                for b in batches:
+                    run_batch(model, ids, b, dev, pad_id, kk < L)
+                torch.cuda.synchronize()
+                per_k.append({"k": kk, "seconds": time.perf_counter() - t0})
+            s = time.perf_counter() - t_all
+            sweep_result = {"seconds": s, "usefulTflops": sweep["usefulFlops"] / s / 1e12,
+                            "peakMemoryGiB": torch.cuda.max_memory_allocated(dev) / 2**30, "perK": per_k}
+            log(f"reference.py sweep: {len(sweep['ks'])} independent evaluations of {n} sentences: {s:.2f} s "
+                f"({min(p['seconds'] for p in per_k):.2f}..{max(p['seconds'] for p in per_k):.2f} s each)")
+        else:
+            sweep_result = None
     info = {"torch": torch.__version__, "cuda": torch.version.cuda, "transformers": transformers.__version__,
             "device": torch.cuda.get_device_name(dev), "attention": "sdpa"}
-    json.dump({"info": info, "results": results}, open(a.out, "w"), indent=1)
+    json.dump({"info": info, "results": results, "sweep": sweep_result}, open(a.out, "w"), indent=1)
 
 
 if __name__ == "__main__":
