@@ -37,7 +37,8 @@ export function openEmbedder(o: OpenOptions): { embedder: Embedder; loadSeconds:
   } else {
     checkCpuMemory(readConfig(o.model));
   }
-  const model = loadModel(o.model, o.lora ? { lora: o.lora } : {});
+  // CUDA keeps its own bf16 copy: stream the weights so the host holds one fp32 tensor at a time.
+  const model = loadModel(o.model, { ...(o.lora ? { lora: o.lora } : {}), stream: backend instanceof CudaBackend });
   if (model.lora) {
     info(o.quiet, `LoRA ${model.lora.dir} merged into the base weights at load time (r ${model.lora.r}, scale ${model.lora.scale}, ${model.lora.mergedTensors} tensors)`);
   }

@@ -1,5 +1,6 @@
 // loadModel: config.json + safetensors checkpoint (+ optional PEFT LoRA merged at load time) -> fp32
-// ModelWeights. Everything is validated (config, shapes, adapter) before the first tensor is read.
+// ModelWeights, read now or (stream) when each weight is uploaded. Everything is validated (config,
+// shapes, adapter) before the first tensor is read.
 import { loadOpenBlas } from '../backend/cpu/blas.ts';
 import { UserError } from '../errors.ts';
 import { Checkpoint, LINEAR_MODULES, linearPath, linearShape, neededTensors } from './checkpoint.ts';
@@ -24,6 +25,13 @@ export interface LoadOptions {
    * the reference. The two differ only in float32 rounding.
    */
   loraMerge?: 'auto' | 'js';
+  /**
+   * Stream the linear weights: each Matrix reads its tensor (and merges its LoRA pair) when `data` is
+   * accessed, and keeps nothing. For a backend that uploads each weight once and keeps its own copy
+   * (CUDA), so host memory holds one fp32 tensor at a time instead of the whole model (27 GB at 7B).
+   * Every access reads the file again: read `data` once per upload.
+   */
+  stream?: boolean;
 }
 
 type MergeFn = (w: Matrix, a: Float32Array, b: Float32Array, r: number, scale: number) => void;
@@ -64,10 +72,20 @@ export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
     tick();
     return v;
   };
-  const mat = (name: string, rows: number, cols: number): Matrix => {
-    const m = { rows, cols, data: readFinite(ckpt, name, ckpt.fileOf(name).path) };
+  const read = (name: string, rows: number, cols: number, pair: LoraPair | undefined): Float32Array => {
+    const data = readFinite(ckpt, name, ckpt.fileOf(name).path);
+    if (pair && adapter) {
+      const a = readFinite(adapter.source, pair.keyA, adapter.file); // [r, in]
+      const b = readFinite(adapter.source, pair.keyB, adapter.file); // [out, r]
+      merge({ rows, cols, data }, a, b, pair.r, pair.scale);
+    }
     tick();
-    return m;
+    return data;
+  };
+  const mat = (name: string, rows: number, cols: number, pair?: LoraPair): Matrix => {
+    if (pair) merged++;
+    if (!opts.stream) return { rows, cols, data: read(name, rows, cols, pair) };
+    return { rows, cols, get data() { return read(name, rows, cols, pair); } };
   };
 
   const H = config.hidden_size;
@@ -77,15 +95,7 @@ export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
     const lin = {} as Record<(typeof LINEAR_MODULES)[number], Matrix>;
     for (const m of LINEAR_MODULES) {
       const [rows, cols] = linearShape(config, m);
-      const w = mat(`${linearPath(i, m)}.weight`, rows, cols);
-      const p = pairOf.get(linearPath(i, m));
-      if (p && adapter) {
-        const a = readFinite(adapter.source, p.keyA, adapter.file); // [r, in]
-        const b = readFinite(adapter.source, p.keyB, adapter.file); // [out, r]
-        merge(w, a, b, p.r, p.scale);
-        merged++;
-      }
-      lin[m] = w;
+      lin[m] = mat(`${linearPath(i, m)}.weight`, rows, cols, adapter ? pairOf.get(linearPath(i, m)) : undefined);
     }
     layers.push({
       input_layernorm: vec(`model.layers.${i}.input_layernorm.weight`),                   // [H]

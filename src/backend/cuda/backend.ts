@@ -198,9 +198,10 @@ export class CudaBackend implements Backend {
 
   // ---- the op contract ----
   uploadMatrix(m: Matrix): WeightHandle {
-    if (m.data.length !== m.rows * m.cols) throw new Error(`uploadMatrix: [${m.rows}, ${m.cols}] but ${m.data.length} values`);
+    const data = m.data;   // once: a streamed weight (loadModel's stream option) reads its file on each access
+    if (data.length !== m.rows * m.cols) throw new Error(`uploadMatrix: [${m.rows}, ${m.cols}] but ${data.length} values`);
     const t = this.alloc(m.rows, m.cols);
-    this.lib.check(this.lib.upload(t.ptr!, this.dt, m.data, m.data.length), 'bb_upload');
+    this.lib.check(this.lib.upload(t.ptr!, this.dt, data, data.length), 'bb_upload');
     return t;
   }
   uploadVector(v: Float32Array): WeightHandle {
