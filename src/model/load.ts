@@ -107,6 +107,6 @@ export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
 
   const lora = adapter ? loraInfo(adapter, merged) : null;
   if (lora)
-    opts.log?.(`merged LoRA ${lora.dir} (${lora.format}, r=${lora.r}, alpha=${lora.lora_alpha}, scale=${lora.scale}) into ${merged} tensors with ${mergeName}`);
+    opts.log?.(`merged LoRA ${lora.dir} (${lora.format}, r=${lora.r}, alpha=${lora.lora_alpha}, scale=${lora.scale}) into ${merged} tensors with ${mergeName}${opts.stream ? ' (as each weight is uploaded)' : ''}`);
   return { dir, config, weights: { embed_tokens, layers, norm }, lora, fingerprint: ckpt.fingerprint };
 }
