@@ -8,9 +8,11 @@
 // Kernel (version 1, straightforward flash-style): one block per (tile, head), a tile being BQ = 16
 // query rows of one sequence. 4 warps, each owning 4 query rows. Keys stream through shared memory in
 // chunks of BK = 32, one key per lane: each lane computes its key's score (a D-long dot product
-// against the query row held in shared memory), the warp takes the chunk max and sum with shuffles,
-// the running max/sum are corrected (online softmax), and each lane accumulates D/32 output columns
-// from the chunk's V rows. fp32 throughout, expf (not __expf). head_dim <= 256.
+// against the query row held in shared memory; float4 reads when D % 4 == 0), the warp takes the
+// chunk max and sum with shuffles, the running max/sum are corrected (online softmax), and each lane
+// accumulates D/32 output columns from the chunk's V rows. Tiles are loaded row by row, a warp per
+// row and lanes along the head dimension (coalesced, no integer division). fp32 throughout, expf
+// (not __expf). head_dim <= 256.
 // Not tensor cores: for STS sentences (tens of tokens) attention is ~1% of the model's FLOPs.
 #include "common.cuh"
 
@@ -21,8 +23,13 @@ constexpr int kBK = 32;        // keys per chunk: one per lane
 constexpr int kWarps = 4;
 constexpr int kRows = kBQ / kWarps;   // query rows per warp
 
+// Row stride of the K tile: lane j reads row j. D + 1 (scalar reads) is conflict-free; with float4 reads
+// (D % 4 == 0) D + 4 keeps rows 16-byte aligned, and each quarter-warp phase of 8 lanes then covers
+// 8 distinct 4-bank groups.
+__host__ __device__ inline int k_stride(int D) { return D % 4 == 0 ? D + 4 : D + 1; }
+
 inline size_t attention_smem_bytes(int D) {
-  return sizeof(float) * ((size_t)kBQ * D + (size_t)kBK * (D + 1) + (size_t)kBK * D);
+  return sizeof(float) * ((size_t)kBQ * D + (size_t)kBK * k_stride(D) + (size_t)kBK * D);
 }
 
 // DS: output columns per lane (D <= 32 * DS).
@@ -32,9 +39,11 @@ __global__ void __launch_bounds__(128) attention_kernel(T *out, const T *q, cons
                                                         const int32_t *tiles, int n_heads, int n_kv_heads, int D,
                                                         int causal, int pad_visible, float scale) {
   BB_DYNAMIC_SMEM(float, smem);
+  const int KS = k_stride(D);
+  const bool vec4 = D % 4 == 0;
   float *Qs = smem;                    // [kBQ][D]
-  float *Ks = Qs + kBQ * D;            // [kBK][D + 1]  (padded: lane j reads row j, no bank conflicts)
-  float *Vs = Ks + kBK * (D + 1);      // [kBK][D]
+  float *Ks = Qs + kBQ * D;            // [kBK][KS]  (padded: lane j reads row j, no bank conflicts)
+  float *Vs = Ks + kBK * KS;           // [kBK][D]
 
   const int tile = blockIdx.x, h = blockIdx.y;
   const int seq = tiles[2 * tile], q0 = tiles[2 * tile + 1];
@@ -48,9 +57,10 @@ __global__ void __launch_bounds__(128) attention_kernel(T *out, const T *q, cons
   const int bidir_end = pad_visible ? T_len : nvalid;
   const int kv_end = causal ? imin(q_end, nvalid) : bidir_end;   // keys any row of the tile needs
 
-  for (int e = tid; e < kBQ * D; e += blockDim.x) {
-    const int r = e / D, c = e - r * D, i = q0 + r;
-    Qs[e] = i < q_end ? ld(q, (size_t)(start + i) * qW + (size_t)h * D + c) : 0.f;
+  for (int r = warp; r < kBQ; r += kWarps) {
+    const int i = q0 + r;
+    const size_t base = (size_t)(start + i) * qW + (size_t)h * D;
+    for (int c = lane; c < D; c += 32) Qs[r * D + c] = i < q_end ? ld(q, base + c) : 0.f;
   }
 
   float m[kRows], l[kRows], acc[kRows][DS];
@@ -64,16 +74,14 @@ __global__ void __launch_bounds__(128) attention_kernel(T *out, const T *q, cons
 
   for (int kc = 0; kc < kv_end; kc += kBK) {
     __syncthreads();   // the previous chunk is consumed (and, the first time, Qs is written)
-    for (int e = tid; e < kBK * D; e += blockDim.x) {
-      const int j = e / D, c = e - j * D, key = kc + j;
-      float kv = 0.f, vv = 0.f;
-      if (key < kv_end) {
-        const size_t off = (size_t)(start + key) * kW + (size_t)kvh * D + c;
-        kv = ld(k, off);
-        vv = ld(v, off);
+    for (int j = warp; j < kBK; j += kWarps) {
+      const int key = kc + j;
+      const bool ok = key < kv_end;
+      const size_t base = (size_t)(start + key) * kW + (size_t)kvh * D;
+      for (int c = lane; c < D; c += 32) {
+        Ks[j * KS + c] = ok ? ld(k, base + c) : 0.f;
+        Vs[j * D + c] = ok ? ld(v, base + c) : 0.f;
       }
-      Ks[j * (D + 1) + c] = kv;
-      Vs[j * D + c] = vv;
     }
     __syncthreads();
 
@@ -86,9 +94,21 @@ __global__ void __launch_bounds__(128) attention_kernel(T *out, const T *q, cons
       const int key = kc + lane;
       float s = -INFINITY;
       if (key < end) {
-        const float *qr = Qs + r * D, *kr = Ks + lane * (D + 1);
+        const float *qr = Qs + r * D, *kr = Ks + lane * KS;
         float d = 0.f;
-        for (int c = 0; c < D; c++) d += qr[c] * kr[c];
+        if (vec4) {   // same summation order as the scalar loop
+          const float4 *q4 = reinterpret_cast<const float4 *>(qr), *k4 = reinterpret_cast<const float4 *>(kr);
+#pragma unroll 8
+          for (int c = 0; c < D / 4; c++) {
+            const float4 a = q4[c], b = k4[c];
+            d += a.x * b.x;
+            d += a.y * b.y;
+            d += a.z * b.z;
+            d += a.w * b.w;
+          }
+        } else {
+          for (int c = 0; c < D; c++) d += qr[c] * kr[c];
+        }
         s = d * scale;
       }
       const float m_new = fmaxf(m[rr], warp_max(s));             // finite: key kc < end is in the chunk

@@ -35,6 +35,8 @@
 #define __shared__ static
 #define __restrict__
 
+struct alignas(16) float4 { float x, y, z, w; };
+
 struct dim3 {
   unsigned x, y, z;
   dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}

@@ -286,6 +286,7 @@ for (const target of targets) {
     const attnCases: { label: string; batch: () => PackedBatch; nH: number; nKV: number; D: number }[] = [
       { label: 'varlen 1/15/16/17/33/70, GQA 6:2, D 8', batch: () => batchOf([1, 15, 16, 17, 33, 70]), nH: 6, nKV: 2, D: 8 },
       { label: 'varlen 3/40, MHA 2:2, D 20', batch: () => batchOf([3, 40]), nH: 2, nKV: 2, D: 20 },
+      { label: 'varlen 7/36, GQA 4:2, D 18 (not a multiple of 4: scalar reads)', batch: () => batchOf([7, 36]), nH: 4, nKV: 2, D: 18 },
       { label: 'varlen 9/31, MQA 4:1, D 64', batch: () => batchOf([9, 31]), nH: 4, nKV: 1, D: 64 },
       { label: 'varlen 5/18, GQA 4:2, D 128', batch: () => batchOf([5, 18]), nH: 4, nKV: 2, D: 128 },
       { label: 'varlen 2/33, 2:1, D 200', batch: () => batchOf([2, 33]), nH: 2, nKV: 1, D: 200 },
