@@ -312,6 +312,7 @@ function main(): void {
   if (args.profile) {
     const b = packBatch(sortedBatches(lengths, 512)[0].map((i) => ids[i]));
     const prof = new ProfiledBackend(backend, () => backend.synchronize());
+    // The same decoder (its device weights) seen through the profiler: a new Decoder would generate them again.
     const pdec = Object.create(dec, { backend: { value: prof } }) as Decoder;
     pdec.forward(b, { billmStartIndex: k, poolings: ['last'] });
     prof.reset();
