@@ -177,18 +177,18 @@ function validate(library: LibraryKind, precision: CudaPrecision, prompts: numbe
   const batch = packBatch(prompts);
   const k = c.num_hidden_layers - 1;
   const gpu = new CudaBackend({ library, precision });
-  const got = new Decoder(gpu, c, w).forward(batch, { billmStartIndex: k, poolings: ['last'] }).last!;
-  const want = new Decoder(new CpuBackend({ reference: true }), c, w).forward(batch, { billmStartIndex: k, poolings: ['last'] }).last!;
+  const gpuDec = new Decoder(gpu, c, w);
+  const cpuDec = new Decoder(new CpuBackend({ reference: true }), c, w);
+  const reference = (kk: number) => cpuDec.forward(batch, { billmStartIndex: kk, poolings: ['last'] }).last!;
   let minCos = 1;
-  for (let s = 0; s < batch.count; s++) minCos = Math.min(minCos, cosine(got.subarray(s * H, (s + 1) * H), want.subarray(s * H, (s + 1) * H)));
+  const compare = (got: Float32Array, want: Float32Array): void => {
+    for (let s = 0; s < batch.count; s++) minCos = Math.min(minCos, cosine(got.subarray(s * H, (s + 1) * H), want.subarray(s * H, (s + 1) * H)));
+  };
+  compare(gpuDec.forward(batch, { billmStartIndex: k, poolings: ['last'] }).last!, reference(k));
   // The sweep's path (shared causal prefix, a device-side copy per branch) against independent CPU runs.
   const ks = [0, 1, c.num_hidden_layers];
-  const swept = sweepBatch(new Decoder(gpu, c, w), batch, ks, 'bidirectional', 'last').pooled;
-  for (const kk of ks) {
-    const ref = new Decoder(new CpuBackend({ reference: true }), c, w).forward(batch, { billmStartIndex: kk, poolings: ['last'] }).last!;
-    const g = swept.get(kk)!;
-    for (let s = 0; s < batch.count; s++) minCos = Math.min(minCos, cosine(g.subarray(s * H, (s + 1) * H), ref.subarray(s * H, (s + 1) * H)));
-  }
+  const swept = sweepBatch(gpuDec, batch, ks, 'bidirectional', 'last').pooled;
+  for (const kk of ks) compare(swept.get(kk)!, reference(kk));
   const need = precision === 'bf16' ? 0.999 : 0.99999;
   log(`validate ${gpu.name} vs CPU reference (${batch.count} prompts, ${c.num_hidden_layers} layers, GQA; forward and sweep k=${ks.join(',')}): ` +
     `min cosine ${minCos.toFixed(6)} (need >= ${need})`);

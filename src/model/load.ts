@@ -95,7 +95,7 @@ export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
     const lin = {} as Record<(typeof LINEAR_MODULES)[number], Matrix>;
     for (const m of LINEAR_MODULES) {
       const [rows, cols] = linearShape(config, m);
-      lin[m] = mat(`${linearPath(i, m)}.weight`, rows, cols, adapter ? pairOf.get(linearPath(i, m)) : undefined);
+      lin[m] = mat(`${linearPath(i, m)}.weight`, rows, cols, pairOf.get(linearPath(i, m)));  // no pairs without an adapter
     }
     layers.push({
       input_layernorm: vec(`model.layers.${i}.input_layernorm.weight`),                   // [H]
