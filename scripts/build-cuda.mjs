@@ -285,7 +285,7 @@ if (!opt.emuOnly) {
   targets.push({
     name: 'cuda',
     compiler: nvcc,
-    compileFlags: ['-O3', '-std=c++17', '-Xcompiler', '-fPIC,-Wall', ...gencode, `-DBB_ARCHS="${archNote}"`],
+    compileFlags: ['-O3', '-lineinfo', '-std=c++17', '-Xcompiler', '-fPIC,-Wall', ...gencode, `-DBB_ARCHS="${archNote}"`],
     ...(opt.resources && {
       reportFlags: ['-Xptxas', '-v'],
       forceCompile: true,

@@ -35,7 +35,7 @@
 extern "C" {
 #endif
 
-#define BB_ABI_VERSION 1
+#define BB_ABI_VERSION 2
 
 enum { BB_F32 = 0, BB_BF16 = 1 };
 enum { BB_OK = 0, BB_ERR_ARG = 1, BB_ERR_CUDA = 2, BB_ERR_CUBLAS = 3, BB_ERR_STATE = 4 };
@@ -53,8 +53,13 @@ const char *bb_last_error(void);
 int bb_device_count(void);
 /** "NVIDIA H100 80GB HBM3, sm_90, 132 SMs, 79.1 GiB, driver 13.0" into buf. Needs no init. */
 int bb_device_describe(int device, char *buf, int len);
-/** Select the device, create the stream and memory pool, load cuBLAS. Idempotent for one device. */
+/** Select the device, check it supports stream-ordered memory pools, create the stream and memory pool,
+ *  load cuBLAS. Idempotent for one device. */
 int bb_init(int device);
+/** Wait for the stream, destroy the cuBLAS handle, unload cuBLAS and destroy the stream. Live buffers
+ *  from bb_malloc are an error unless free_all is nonzero (then they are freed first: process exit).
+ *  bb_init may be called again afterwards. A no-op before bb_init. */
+int bb_shutdown(int free_all);
 /** cuBLAS as loaded by bb_init: "libcublas.so.13 (version 130100)". */
 const char *bb_cublas_info(void);
 int bb_synchronize(void);

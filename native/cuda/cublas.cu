@@ -97,9 +97,25 @@ int blas_init() {
     return fail(BB_ERR_CUBLAS, "cublasSetStream_v2: %s (%d)", blas_status_name(st), st);
   }
   int version = 0;
-  if (b.get_version) b.get_version(b.handle, &version);
+  if (b.get_version) {
+    st = b.get_version(b.handle, &version);
+    if (st != BB_CUBLAS_STATUS_SUCCESS) {
+      b.destroy(b.handle);
+      dlclose(lib);
+      return fail(BB_ERR_CUBLAS, "cublasGetVersion_v2 (%s): %s (%d)", used.c_str(), blas_status_name(st), st);
+    }
+  }
   snprintf(b.info, sizeof b.info, "%s (version %d)", used.c_str(), version);
   g_blas = b;
+  return BB_OK;
+}
+
+int blas_shutdown() {
+  if (!g_blas.handle) return BB_OK;
+  const int st = g_blas.destroy(g_blas.handle);
+  dlclose(g_blas.lib);
+  g_blas = Blas();
+  if (st != BB_CUBLAS_STATUS_SUCCESS) return fail(BB_ERR_CUBLAS, "cublasDestroy_v2: %s (%d)", blas_status_name(st), st);
   return BB_OK;
 }
 

@@ -42,6 +42,8 @@ extern Blas g_blas;
 
 /** dlopen cuBLAS, resolve the symbols, create a handle bound to g_stream. */
 int blas_init();
+/** Destroy the handle and dlclose cuBLAS (a no-op when not loaded). */
+int blas_shutdown();
 const char *blas_status_name(int status);
 
 }  // namespace bb

@@ -21,6 +21,7 @@ constexpr int kR32F = 0, kR16BF = 14, kCompute32F = 68, kOpN = 0, kOpT = 1;
 
 struct Handle { int magic; void *stream; };
 constexpr int kMagic = 0x0b1a5;
+int g_live_handles = 0;   // created and not yet destroyed (tests check that bellm destroys its handle)
 
 float load(const void *p, int type, size_t i) {
   if (type == kR32F) return static_cast<const float *>(p)[i];
@@ -47,9 +48,13 @@ void store(void *p, int type, size_t i, float v) {
 
 extern "C" {
 
+/** Not a cuBLAS symbol: handles created and not destroyed, for the lifecycle tests. */
+int cublasEmuLiveHandles(void) { return g_live_handles; }
+
 int cublasCreate_v2(void **handle) {
   if (!handle) return kInvalidValue;
   *handle = new Handle{kMagic, nullptr};
+  g_live_handles++;
   return kSuccess;
 }
 
@@ -58,6 +63,7 @@ int cublasDestroy_v2(void *handle) {
   if (!h || h->magic != kMagic) return kNotInitialized;
   h->magic = 0;
   delete h;
+  g_live_handles--;
   return kSuccess;
 }
 

@@ -269,8 +269,17 @@ int bb_init(int device) {
     return fail(BB_ERR_CUDA, "bb_init: %s is sm_%d%d; this build needs sm_80 or newer (bf16 tensor cores)", p.name,
                 p.major, p.minor);
   }
+  // bb_malloc/bb_free are cudaMallocAsync/cudaFreeAsync: refuse a device (or a virtualized setup, such
+  // as some vGPU/MIG profiles) that has no stream-ordered memory pools, instead of failing at the first op.
+  int pools = 0;
+  if ((e = cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, device)) != cudaSuccess)
+    return cuda_fail("cudaDeviceGetAttribute(cudaDevAttrMemoryPoolsSupported)", e);
+  if (!pools) {
+    return fail(BB_ERR_CUDA, "bb_init: %s does not support stream-ordered memory pools (cudaMallocAsync), which this "
+                "library needs; use --device cpu", p.name);
+  }
   if ((e = cudaSetDevice(device)) != cudaSuccess) return cuda_fail("cudaSetDevice", e);
-  if ((e = cudaStreamCreateWithFlags(&g_stream, cudaStreamNonBlocking)) != cudaSuccess)
+  if (!g_stream && (e = cudaStreamCreateWithFlags(&g_stream, cudaStreamNonBlocking)) != cudaSuccess)
     return cuda_fail("cudaStreamCreateWithFlags", e);
   // Keep freed blocks in the stream-ordered pool: activations are freed and reallocated every layer.
   cudaMemPool_t pool;
@@ -284,6 +293,32 @@ int bb_init(int device) {
   g_device = device;
   g_initialized = true;
   return BB_OK;
+}
+
+int bb_shutdown(int free_all) {
+  if (!g_initialized) return BB_OK;
+  if (free_all) {
+    std::vector<void *> live;
+    for (auto &kv : g_sizes) live.push_back(kv.first);
+    for (void *p : live) bb_free(p);
+  }
+  if (!g_sizes.empty()) {
+    return fail(BB_ERR_STATE, "bb_shutdown: %zu buffers (%llu bytes) from bb_malloc are still live; free them first",
+                g_sizes.size(), (unsigned long long)g_live);
+  }
+  int rc = sync_stream("bb_shutdown");
+  const int rc_blas = blas_shutdown();
+  if (!rc) rc = rc_blas;
+#ifndef BB_EMULATE
+  if (g_stream) {
+    cudaError_t e = cudaStreamDestroy(g_stream);
+    g_stream = nullptr;
+    if (e != cudaSuccess && !rc) rc = cuda_fail("cudaStreamDestroy", e);
+  }
+#endif
+  g_initialized = false;
+  g_device = -1;
+  return rc;
 }
 
 int bb_synchronize(void) {

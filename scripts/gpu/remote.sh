@@ -7,9 +7,12 @@
 #   bash scripts/gpu/remote.sh test quick        # parity suite + a short timed look with a per-op profile
 #   bash scripts/gpu/remote.sh bench             # full STS throughput, ours vs reference.py
 #   bash scripts/gpu/remote.sh sweep             # the 33-point sweep, ours vs 33 independent PyTorch runs
+#   bash scripts/gpu/remote.sh sanitize          # compute-sanitizer racecheck + synccheck over the attention tests
 #   bash scripts/gpu/remote.sh selftest          # the kit's own plumbing on the CPU emulation (no GPU needed)
 #
-# Steps: test, quick, bench, sweep, selftest. Extra bench.ts options: BENCH_ARGS="...".
+# Steps: probe, test, quick, bench, sweep, sanitize, selftest. Extra bench.ts options: BENCH_ARGS="...".
+# BELLM_REQUIRE_GPU=1 is set: a GPU test that cannot reach the GPU fails instead of skipping. The
+# `test` step runs with BELLM_CUDA_SYNC=1 (synchronize and check after every op: names the failing op).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-/tmp/bellm-gpu-out}"
@@ -28,6 +31,7 @@ export PATH="$work:$PATH"
 if [[ ! -d node_modules/ava ]]; then tar -xJf "$carry/node_modules.tar.xz"; fi
 if [[ ! -d "$work/shared/fixtures" ]]; then mkdir -p "$work/shared" && tar -xJf "$carry/shared.tar.xz" -C "$work/shared"; fi
 export BELLM_SHARED_DIR="$work/shared"
+export BELLM_REQUIRE_GPU=1
 
 {
   echo "date: $(date -u +%FT%TZ)"
@@ -59,15 +63,22 @@ if [[ " $* " == *" selftest "* ]]; then
 else
   run_step build node scripts/build-cuda.mjs --no-emu
 fi
+# Which device, which cuBLAS file (found on the loader path or in python3's nvidia packages), which build.
+probe=(node --import=tsx -e "import('./src/backend/cuda/lib.ts').then((m) => { const p = m.probeCuda(); console.log(p.reason); process.exit(p.ok ? 0 : 1); })")
+[[ " $* " == *" selftest "* ]] || run_step probe "${probe[@]}"
 for step in "$@"; do
   case "$step" in
-    test)     run_step test "${ava[@]}" --verbose test/backend/cuda.test.ts ;;
+    test)     run_step test env BELLM_CUDA_SYNC=1 "${ava[@]}" --verbose test/backend/cuda.test.ts test/backend/parity.test.ts ;;
     quick)    run_step quick "${bench[@]}" --layers 4 --limit 4000 --no-torch --profile --out "$OUT/quick.json" ${BENCH_ARGS:-} ;;
     bench)    run_step bench "${bench[@]}" --profile --out "$OUT/bench.json" ${BENCH_ARGS:-} ;;
     sweep)    run_step sweep "${bench[@]}" --modes none --sweep --out "$OUT/sweep.json" ${BENCH_ARGS:-} ;;
+    sanitize) for tool in racecheck synccheck; do
+                run_step "sanitize-$tool" compute-sanitizer --tool "$tool" --target-processes all --error-exitcode 3 \
+                  "${ava[@]}" --verbose test/backend/cuda.test.ts --match '*attention*'
+              done ;;
     selftest) run_step selftest "${bench[@]}" --library emu --model tiny --limit 60 --modes sorted32 --sweep \
                 --sweep-sentences 24 --sweep-batch 16 --no-torch --profile --out "$OUT/selftest.json" ;;
-    *) say "unknown step $step (test, quick, bench, sweep, selftest)"; status=2 ;;
+    *) say "unknown step $step (test, quick, bench, sweep, sanitize, selftest)"; status=2 ;;
   esac
 done
 say "done: exit $status"

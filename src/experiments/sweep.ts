@@ -1,6 +1,7 @@
 // Shared-prefix sweeps. The hidden states of the causal prefix are identical for every
 // billmStartIndex k, so one batch runs its causal layers once and branches at each requested k.
 import type { PackedBatch, Pooling } from '../backend/ops.ts';
+import { withScope } from '../backend/scope.ts';
 import type { Decoder } from '../model/decoder.ts';
 import type { SweepMode } from './layers.ts';
 
@@ -24,22 +25,24 @@ export function sweepBatch(dec: Decoder, batch: PackedBatch, ks: readonly number
   const sorted = [...ks].sort((x, y) => x - y);
   const pooled = new Map<number, Float32Array>();
   let passes = 0;
-  const h = dec.embedTokens(batch);
-  let cur = 0;
-  for (const k of sorted) {
-    dec.runLayers(h, batch, cur, k, null); // causal prefix, extended up to k
-    passes += k - cur;
-    cur = k;
-    if (mode === 'truncate' || k === L) {
-      pooled.set(k, dec.pool(h, batch, [pooling])[pooling]!);
-      continue;
+  // The prefix and each branch are freed even when an op throws (no device memory leaks into the next batch).
+  withScope(b, (s) => {
+    const h = s.add(dec.embedTokens(batch));
+    let cur = 0;
+    for (const k of sorted) {
+      dec.runLayers(h, batch, cur, k, null); // causal prefix, extended up to k
+      passes += k - cur;
+      cur = k;
+      if (mode === 'truncate' || k === L) {
+        pooled.set(k, dec.pool(h, batch, [pooling])[pooling]!);
+        continue;
+      }
+      const branch = s.add(b.copy(h));
+      dec.runLayers(branch, batch, k, L, k); // layers >= k bidirectional
+      passes += L - k;
+      pooled.set(k, dec.pool(branch, batch, [pooling])[pooling]!);
+      s.free(branch);
     }
-    const branch = b.copy(h);
-    dec.runLayers(branch, batch, k, L, k); // layers >= k bidirectional
-    passes += L - k;
-    pooled.set(k, dec.pool(branch, batch, [pooling])[pooling]!);
-    b.free(branch);
-  }
-  b.free(h);
+  });
   return { pooled, layerPasses: passes };
 }

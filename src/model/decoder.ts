@@ -1,6 +1,7 @@
 // The LLaMA decoder, written once against the backend op contract (src/backend/ops.ts).
 // BiLLM/BeLLM ablations: layers with index >= billmStartIndex attend bidirectionally.
 import type { Act, Backend, MaskMode, PackedBatch, Pooling, WeightHandle } from '../backend/ops.ts';
+import { withScope } from '../backend/scope.ts';
 import type { LlamaConfig, ModelWeights } from './types.ts';
 
 interface LayerHandles {
@@ -47,36 +48,38 @@ export class Decoder {
     return this.backend.embedding(this.embed, batch.ids);
   }
 
-  /** Runs decoder layer `l` on the residual stream `h` in place. */
+  /** Runs decoder layer `l` on the residual stream `h` in place. Intermediates are freed even when an op throws. */
   layer(h: Act, l: number, batch: PackedBatch, mask: MaskMode): void {
     const b = this.backend;
     const c = this.config;
     const w = this.layers[l];
-    const x = b.rmsnorm(h, w.ln1, c.rms_norm_eps);
-    const q = b.matmul(x, w.q);
-    const k = b.matmul(x, w.k);
-    const v = b.matmul(x, w.v);
-    b.free(x);
-    b.rope(q, batch.positions, c.num_attention_heads, c.head_dim, c.rope_theta);
-    b.rope(k, batch.positions, c.num_key_value_heads, c.head_dim, c.rope_theta);
-    const a = b.attention(q, k, v, batch, {
-      nHeads: c.num_attention_heads, nKvHeads: c.num_key_value_heads, headDim: c.head_dim, mask,
+    withScope(b, (s) => {
+      const x = s.add(b.rmsnorm(h, w.ln1, c.rms_norm_eps));
+      const q = s.add(b.matmul(x, w.q));
+      const k = s.add(b.matmul(x, w.k));
+      const v = s.add(b.matmul(x, w.v));
+      s.free(x);
+      b.rope(q, batch.positions, c.num_attention_heads, c.head_dim, c.rope_theta);
+      b.rope(k, batch.positions, c.num_key_value_heads, c.head_dim, c.rope_theta);
+      const a = s.add(b.attention(q, k, v, batch, {
+        nHeads: c.num_attention_heads, nKvHeads: c.num_key_value_heads, headDim: c.head_dim, mask,
+      }));
+      s.free(q); s.free(k); s.free(v);
+      const o = s.add(b.matmul(a, w.o));
+      s.free(a);
+      b.addInPlace(h, o);
+      s.free(o);
+      const x2 = s.add(b.rmsnorm(h, w.ln2, c.rms_norm_eps));
+      const g = s.add(b.matmul(x2, w.gate));
+      const u = s.add(b.matmul(x2, w.up));
+      s.free(x2);
+      const m = s.add(b.siluMul(g, u));
+      s.free(g); s.free(u);
+      const dn = s.add(b.matmul(m, w.down));
+      s.free(m);
+      b.addInPlace(h, dn);
+      s.free(dn);
     });
-    b.free(q); b.free(k); b.free(v);
-    const o = b.matmul(a, w.o);
-    b.free(a);
-    b.addInPlace(h, o);
-    b.free(o);
-    const x2 = b.rmsnorm(h, w.ln2, c.rms_norm_eps);
-    const g = b.matmul(x2, w.gate);
-    const u = b.matmul(x2, w.up);
-    b.free(x2);
-    const m = b.siluMul(g, u);
-    b.free(g); b.free(u);
-    const dn = b.matmul(m, w.down);
-    b.free(m);
-    b.addInPlace(h, dn);
-    b.free(dn);
   }
 
   /** Final RMSNorm of the residual stream (a new tensor). */
@@ -87,15 +90,16 @@ export class Decoder {
   /** Final norm then each requested pooling, downloaded: one [B * H] array per pooling. */
   pool(h: Act, batch: PackedBatch, poolings: readonly Pooling[]): Pooled {
     const b = this.backend;
-    const f = this.finalNorm(h);
-    const out: Pooled = {};
-    for (const p of poolings) {
-      const pooled = b.pool(f, batch, p);
-      out[p] = b.download(pooled).slice();
-      b.free(pooled);
-    }
-    b.free(f);
-    return out;
+    return withScope(b, (s) => {
+      const f = s.add(this.finalNorm(h));
+      const out: Pooled = {};
+      for (const p of poolings) {
+        const pooled = s.add(b.pool(f, batch, p));
+        out[p] = b.download(pooled).slice();
+        s.free(pooled);
+      }
+      return out;
+    });
   }
 
   resolveLayers(nLayers: number | null | undefined): number {
@@ -113,11 +117,11 @@ export class Decoder {
 
   forward(batch: PackedBatch, opts: ForwardOptions): Pooled {
     const n = this.resolveLayers(opts.nLayers);
-    const h = this.embedTokens(batch);
-    this.runLayers(h, batch, 0, n, opts.billmStartIndex);
-    const out = this.pool(h, batch, opts.poolings);
-    this.backend.free(h);
-    return out;
+    return withScope(this.backend, (s) => {
+      const h = s.add(this.embedTokens(batch));
+      this.runLayers(h, batch, 0, n, opts.billmStartIndex);
+      return this.pool(h, batch, opts.poolings);
+    });
   }
 
   /**
@@ -128,17 +132,11 @@ export class Decoder {
     const n = this.resolveLayers(opts.nLayers);
     const stop = opts.layer === 'final' ? n : opts.layer;
     if (!Number.isInteger(stop) || stop < 0 || stop > n) throw new Error(`layer must be in 0..${n} or 'final', got ${opts.layer}`);
-    const h = this.embedTokens(batch);
-    this.runLayers(h, batch, 0, stop, opts.billmStartIndex);
-    if (opts.layer !== 'final') {
-      const out = this.backend.download(h).slice();
-      this.backend.free(h);
-      return out;
-    }
-    const f = this.finalNorm(h);
-    const out = this.backend.download(f).slice();
-    this.backend.free(f);
-    this.backend.free(h);
-    return out;
+    return withScope(this.backend, (s) => {
+      const h = s.add(this.embedTokens(batch));
+      this.runLayers(h, batch, 0, stop, opts.billmStartIndex);
+      const last = opts.layer === 'final' ? s.add(this.finalNorm(h)) : h;
+      return this.backend.download(last).slice();
+    });
   }
 }

@@ -85,13 +85,23 @@ function within(label: string, got: Float32Array, want: Float32Array, tolScale: 
 // ---------------------------------------------------------------------------------------------
 // the library, host side (no GPU needed)
 
+/**
+ * With BELLM_REQUIRE_GPU=1 (scripts/gpu/remote.sh sets it) a run was asked for a GPU: whatever keeps
+ * the real library or the GPU from working is a failing test, never a skip. Otherwise a skip that says why.
+ */
+const REQUIRE_GPU = process.env.BELLM_REQUIRE_GPU === '1';
+function unavailable(title: string, reason: string, needsGpu: boolean): void {
+  if (needsGpu && REQUIRE_GPU) test(title, (t) => t.fail(`BELLM_REQUIRE_GPU=1 but ${reason}`));
+  else test.skip(`${title}: skipped, ${reason}`, () => {});
+}
+
 const KINDS: LibraryKind[] = ['emu', 'cuda'];
 const libs = new Map<LibraryKind, CudaLib>();
 for (const kind of KINDS) {
   try {
     libs.set(kind, loadCudaLibrary(kind));
   } catch (e) {
-    test.skip(`${kind} library: skipped (${(e as Error).message})`, () => {});
+    unavailable(`${kind} library`, (e as Error).message, kind === 'cuda');
   }
 }
 
@@ -177,9 +187,9 @@ if (realLib && probe?.ok) {
   targets.push({ label: 'gpu', lib: realLib, make: (precision) => new CudaBackend({ library: 'cuda', precision }) });
 } else {
   const why = !realLib ? `${libraryPath('cuda')} not built (run npm run build:cuda)` : probe!.reason;
-  test.skip(`gpu parity suite (CudaBackend on a real GPU vs CPU): skipped, ${why}`, () => {});
+  unavailable('gpu parity suite (CudaBackend on a real GPU vs CPU)', why, true);
 }
-if (!emuLib) test.skip(`emu parity suite: skipped, ${libraryPath('emu')} not built (run node scripts/build-cuda.mjs --emu-only)`, () => {});
+if (!emuLib) unavailable('emu parity suite', `${libraryPath('emu')} not built (run node scripts/build-cuda.mjs --emu-only)`, false);
 
 const ref = new CpuBackend({ reference: true });
 

@@ -6,7 +6,7 @@
 // Tolerance follows the backend's precision, not the test: |got - want| <= ABS x eps x max|want|
 // + REL x eps x |want|, eps = backend.epsilon (fp32 ~1.2e-7, bf16 ~8e-3). A failure names the op,
 // the shapes, the max diff and the first bad index. A backend that cannot run here is skipped with
-// its reason (logged), never silently.
+// its reason (logged), never silently; with BELLM_REQUIRE_GPU=1 an unavailable GPU backend fails.
 //
 // Adding a backend: one entry in CANDIDATES returning the backend or a skip reason.
 import test, { type ExecutionContext } from 'ava';
@@ -53,6 +53,7 @@ const CANDIDATES: Candidate[] = [
   { label: 'cuda-emu bf16', make: () => cudaBackend({ precision: 'bf16', library: 'emu' }) },
 ];
 
+const REQUIRE_GPU = process.env.BELLM_REQUIRE_GPU === '1';
 const reference = new CpuBackend({ reference: true });
 const made = new Map<string, Promise<Backend | string>>();
 const backendFor = (c: Candidate): Promise<Backend | string> => {
@@ -196,6 +197,8 @@ for (const c of CANDIDATES) {
     test(`${c.label}: ${op} matches the CPU reference`, async (t) => {
       const b = await backendFor(c);
       if (typeof b === 'string') {
+        // A run asked for a GPU (BELLM_REQUIRE_GPU=1, set by scripts/gpu/remote.sh) fails instead.
+        if (REQUIRE_GPU && c.label.startsWith('cuda ')) return t.fail(`BELLM_REQUIRE_GPU=1 but ${c.label} is unavailable: ${b}`);
         t.log(`skipped ${c.label}: ${b}`);
         t.pass();
         return;

@@ -8,10 +8,11 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import koffi from 'koffi';
+import { findCublas } from './cublas-path.ts';
 import type { MaskMode, Pooling } from '../ops.ts';
 
 /** Must equal BB_ABI_VERSION in native/cuda/bb.h. */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 export const DTYPE = { fp32: 0, bf16: 1 } as const;   // BB_F32, BB_BF16
 export type DTypeCode = (typeof DTYPE)[keyof typeof DTYPE];
@@ -58,6 +59,8 @@ export interface CudaLib {
   deviceCount(): number;
   deviceDescribe(device: number): string;
   init(device: number): number;
+  /** bb_shutdown: destroy the cuBLAS handle and the stream (freeAll: free live buffers first). */
+  shutdown(freeAll: number): number;
   cublasInfo(): string;
   synchronize(): number;
   setOption(name: string, value: number): number;
@@ -136,6 +139,7 @@ export function loadCudaLibrary(kind: LibraryKind = 'cuda', path = libraryPath(k
       return buf.toString('utf8', 0, buf.indexOf(0) >= 0 ? buf.indexOf(0) : buf.length);
     },
     init: f('int bb_init(int device)'),
+    shutdown: f('int bb_shutdown(int free_all)'),
     cublasInfo: f('const char *bb_cublas_info()'),
     synchronize: f('int bb_synchronize()'),
     setOption: f('int bb_set_option(const char *name, int64_t value)'),
@@ -199,6 +203,36 @@ export function probeCuda(opts: { kind?: LibraryKind; path?: string; device?: nu
   if (n === 0) return { ok: false, lib, reason: 'no CUDA device' };
   if (device < 0 || device >= n) return { ok: false, lib, reason: `CUDA device ${device} does not exist (${n} found)` };
   const desc = lib.deviceDescribe(device);
+  if (!lib.emulated) locateCublas();
   if (lib.init(device) !== 0) return { ok: false, lib, device: desc, reason: `${desc}: ${lib.lastError()}` };
+  shutdownAtExit(lib);
   return { ok: true, lib, device: desc, reason: `${desc}; cuBLAS ${lib.cublasInfo()}; ${lib.buildInfo}` };
+}
+
+/** Point BELLM_CUBLAS at a cuBLAS that only a Python environment holds (cublas-path.ts), once. */
+let cublasLocated = false;
+function locateCublas(): void {
+  if (cublasLocated) return;
+  cublasLocated = true;
+  const found = findCublas({
+    loads: (name) => {
+      try {
+        koffi.load(name);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  });
+  if (found.path) process.env.BELLM_CUBLAS = found.path;   // getenv() in bb_init sees it
+}
+
+/** Destroy the cuBLAS handle and the stream when the process exits (weights are freed with them). */
+const exitHooks = new Set<CudaLib>();
+function shutdownAtExit(lib: CudaLib): void {
+  if (exitHooks.has(lib)) return;
+  exitHooks.add(lib);
+  process.once('exit', () => {
+    lib.shutdown(1);
+  });
 }
