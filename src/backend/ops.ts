@@ -1,6 +1,12 @@
 // The op contract: every compute backend (CPU reference, CUDA) implements this one interface.
 // The decoder (src/model/decoder.ts) is written once against it and never sees which backend runs.
-import type { Matrix } from '../model/types.ts';
+
+/** A dense row-major fp32 matrix, as a backend uploads it. `data.length === rows * cols`. */
+export interface Matrix {
+  rows: number;
+  cols: number;
+  data: Float32Array;
+}
 
 /** Attention masking for one layer. Padding keys are always masked unless the batch says otherwise. */
 export type MaskMode = 'causal' | 'bidirectional';

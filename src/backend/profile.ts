@@ -13,7 +13,7 @@
 // Rows are keyed by op, attention also by mask ('attention:causal', 'attention:bidirectional') and
 // matmul also by weight shape as stored, out x in ('matmul 11008x4096' is LLaMA-7B's up_proj,
 // W [11008, 4096]), so a GEMM shape that underperforms stands out. Matmul FLOPs: 2 x rows x in x out.
-import type { Matrix } from '../model/types.ts';
+import type { Matrix } from './ops.ts';
 import type { Act, AttentionShape, Backend, PackedBatch, Pooling, WeightHandle } from './ops.ts';
 
 /** One row of the profile. */

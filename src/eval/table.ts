@@ -55,3 +55,32 @@ export function formatStsTable(rows: readonly TableRow[], format: 'text' | 'mark
   const pad = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
   return [pad(header), ...body.map(pad)].join('\n');
 }
+
+/** Round to 2 decimals exactly as Python's "%.2f" (pyFixed2, the one rounding rule). */
+export function round2(v: number): number {
+  const r = Number(pyFixed2(v));
+  return r === 0 ? 0 : r; // no -0
+}
+
+/** A correlation (e.g. 0.78364) as the reported number (78.36): "%.2f" % (v * 100). */
+export function x100(v: number): number {
+  return round2(v * 100);
+}
+
+/** Mean of the printed numbers, summed left to right as Python's sum(), then rounded: the table's Avg. */
+export function avgOfPrinted(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  return round2(values.reduce((a, b) => a + b, 0) / values.length);
+}
+
+/**
+ * The table row of one run: label -> Spearman x100 (2 decimals) for each task, plus 'Avg', the mean of
+ * the printed TABLE_COLUMNS values present. `sts`/`degrade` use this to fill `table` in results files.
+ */
+export function stsTableRow(tasks: readonly { label: string; main: number }[]): Record<string, number> {
+  const row: Record<string, number> = {};
+  for (const t of tasks) row[t.label] = x100(t.main);
+  const avg = avgOfPrinted(TABLE_COLUMNS.filter((c) => c in row).map((c) => row[c]));
+  if (avg !== null) row[AVG_COLUMN] = avg;
+  return row;
+}

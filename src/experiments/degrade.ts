@@ -11,7 +11,7 @@ import { allSentences, type LoadedTask } from '../tasks/load.ts';
 import type { SweepMode } from './layers.ts';
 import { info, progressBar } from './progress.ts';
 import type { DegradeResults, DegradeRow, RunSettings } from './results.ts';
-import { stsTableRow } from '../report/format.ts';
+import { stsTableRow } from '../eval/table.ts';
 import { scoreTask } from './score.ts';
 import { defaultLabel } from './sts.ts';
 import { sweepBatch, sweepCost } from './sweep.ts';

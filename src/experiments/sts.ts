@@ -7,7 +7,7 @@ import { allSentences, loadTask, scoredSubsets, type LoadedTask } from '../tasks
 import { getTask, TASK_ORDER } from '../tasks/registry.ts';
 import { progressBar } from './progress.ts';
 import type { RunSettings, StsResults } from './results.ts';
-import { stsTableRow } from '../report/format.ts';
+import { stsTableRow } from '../eval/table.ts';
 import { scoreTask } from './score.ts';
 import { pivotSpearmanStat } from './sentence-stats.ts';
 import { GROUP_SPEARMAN_DEFINITION, groupSpearman } from '../eval/sentence-level.ts';

@@ -1,4 +1,5 @@
 // Shared model types. Field names mirror Hugging Face's config.json and checkpoint tensor names.
+import type { Matrix } from '../backend/ops.ts';
 
 /** Normalized LLaMA-family config (llama, mistral). Built by src/model/config.ts from config.json. */
 export interface LlamaConfig {
@@ -18,12 +19,8 @@ export interface LlamaConfig {
   pad_token_id: number | null;
 }
 
-/** A dense row-major fp32 matrix. `data.length === rows * cols`. */
-export interface Matrix {
-  rows: number;
-  cols: number;
-  data: Float32Array;
-}
+/** A dense row-major fp32 matrix (defined by the op contract, which uploads it). */
+export type { Matrix };
 
 /** One decoder layer, HF names. Linear weights are [out, in] as stored in the checkpoint (y = x W^T). */
 export interface LayerWeights {

@@ -11,7 +11,7 @@
 //
 // Activations of the fast build come from a buffer pool: an array returned by download() stays
 // valid until free() of the same tensor (the decoder copies before freeing).
-import type { Matrix } from '../../model/types.ts';
+import type { Matrix } from '../ops.ts';
 import type { Act, AttentionShape, Backend, PackedBatch, Pooling, WeightHandle } from '../ops.ts';
 import { loadOpenBlas, openBlasMatmul, openBlasStatus, type OpenBlas } from './blas.ts';
 import {

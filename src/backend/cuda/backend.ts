@@ -12,7 +12,7 @@
 // starts) are uploaded once and cached by array identity (verified by content on every use), so the 32
 // layers of a forward pass reuse one upload. Device memory comes from a stream-ordered pool: free() is
 // cheap and never waits for the GPU.
-import type { Matrix } from '../../model/types.ts';
+import type { Matrix } from '../ops.ts';
 import type { Act, AttentionShape, Backend, PackedBatch, Pooling, WeightHandle } from '../ops.ts';
 import {
   CudaUnavailableError, DTYPE, loadCudaLibrary, MASK_CODE, POOL_CODE, probeCuda,
