@@ -30,7 +30,7 @@ export const RECIPE_PRESETS: Record<string, Preset> = {
       'The form confirmed in issue 8 is "Rewrite the following paragraph: S. The rewritten paragraph: S": a period follows the first '
         + 'sentence, which the issue table left out. The repository wins: the period is in the template, tokenized with the first sentence.',
       'The repository has no code for the zero-shot form; the preset tokenizes it with the repository\'s EchoParser rule (pieces), '
-        + 'which for ordinary sentences gives the same ids as the whole string.',
+        + 'which gives the same ids as the whole string on every STS-B test sentence (a test checks all 2,551).',
     ],
   },
   'echo-instruct': {

@@ -206,3 +206,18 @@ test('degrade with a span preset: rows equal independent sts runs; truncation is
   t.is(r.truncation!.inputs, uniq.length);
   t.is(r.truncation!.truncated, long);
 });
+
+test('on all STS-B test sentences, echo\'s per-piece ids equal the confirmed string tokenized whole, and llm2vec\'s counted-back span is exactly the sentence\'s ids', (t) => {
+  const xs = allSentences(loadTasks(['STSBenchmark'], sentevalDir)[0]);
+  t.is(xs.length, 2551);
+  const echo = encodeAll(tok, xs, resolveSettings('echo', {}));
+  const l2v = encodeAll(tok, xs, resolveSettings('llm2vec', {}));
+  let echoSame = 0, spanSame = 0;
+  xs.forEach((x, i) => {
+    if (JSON.stringify(echo[i].ids) === JSON.stringify(tok.encode(`Rewrite the following paragraph: ${x}. The rewritten paragraph: ${x}`))) echoSame++;
+    const { from, to } = l2v[i].span!;
+    if (JSON.stringify(l2v[i].ids.slice(from, to)) === JSON.stringify(SP(x))) spanSame++;
+  });
+  t.is(echoSame, xs.length);
+  t.is(spanSame, xs.length);
+});
