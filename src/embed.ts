@@ -2,18 +2,21 @@
 import type { Pooling } from './backend/ops.ts';
 import { openEmbedder } from './experiments/setup.ts';
 import type { Embedder } from './model/embedder.ts';
-import { resolveSettings, type EmbedSettings, type PreprocessName } from './model/presets.ts';
+import { presetStartIndex, resolveSettings, type EmbedSettings, type PreprocessName } from './model/presets.ts';
+import type { Tokenization } from './model/template.ts';
 
 export interface EmbedOptions {
   model: string;
   lora?: string;
   preset?: string;                  // default 'bellm-sts'
-  prompt?: string;
+  prompt?: string;                  // a template (README "Templates")
+  instruction?: string;             // what {instruction} stands for
+  tokenize?: Tokenization;
   preprocess?: PreprocessName;
   pooling?: Pooling;
   maxLength?: number;
   billmMaskCompat?: boolean;
-  billmStartIndex?: number | null;
+  billmStartIndex?: number | null;  // default: the preset's (null = all causal; llm2vec: 0)
   nLayers?: number | null;
   device?: 'auto' | 'cpu' | 'cuda';
   cacheDir?: string | null;         // default: no cache
@@ -24,12 +27,12 @@ export interface EmbedOptions {
 
 export async function embed(sentences: readonly string[], o: EmbedOptions): Promise<Float32Array[]> {
   const settings: EmbedSettings = resolveSettings(o.preset ?? 'bellm-sts', {
-    prompt: o.prompt, preprocess: o.preprocess, pooling: o.pooling, maxLength: o.maxLength,
+    prompt: o.prompt, instruction: o.instruction, tokenize: o.tokenize, preprocess: o.preprocess, pooling: o.pooling, maxLength: o.maxLength,
     mask: o.billmMaskCompat === undefined ? undefined : o.billmMaskCompat ? 'billm' : 'correct',
   });
   const e = o.embedder ?? openEmbedder({ model: o.model, lora: o.lora, device: o.device, quiet: true }).embedder;
   return e.embed(sentences, {
-    ...settings, billmStartIndex: o.billmStartIndex ?? null, nLayers: o.nLayers ?? null,
+    ...settings, billmStartIndex: o.billmStartIndex === undefined ? presetStartIndex(o.preset ?? 'bellm-sts') : o.billmStartIndex, nLayers: o.nLayers ?? null,
     cacheDir: o.cacheDir ?? null, batchTokens: o.batchTokens,
   });
 }

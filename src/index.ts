@@ -6,6 +6,7 @@ export { Decoder } from './model/decoder.ts';
 export { CpuBackend } from './backend/cpu/backend.ts';
 export type { Backend, Pooling, PackedBatch } from './backend/ops.ts';
 export { PRESETS, PROMPTS, resolveSettings } from './model/presets.ts';
+export { encodeWithTemplate, parseTemplate, pooledPositions } from './model/template.ts';
 export { loadModel } from './model/load.ts';
 export { loadTokenizer } from './model/tokenizer.ts';
 export { openEmbedder } from './experiments/setup.ts';

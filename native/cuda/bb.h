@@ -11,7 +11,7 @@
  *   attention.cu  bb_attention_varlen  (packed varlen sequences, GQA, causal/bidirectional, online softmax)
  *                 bb_attention_plan    (host: query tiles of a packed batch)
  *   elementwise.cu bb_silu_mul, bb_add
- *   pool.cu       bb_pool              (last/avg/first/weighted over each sequence's valid tokens)
+ *   pool.cu       bb_pool, bb_pool_span (last/avg/first/weighted over each sequence's valid tokens or a span)
  *
  * Conventions
  * - Every tensor is row-major and dense. `dt` is the storage type of the activations AND weights the
@@ -35,7 +35,7 @@
 extern "C" {
 #endif
 
-#define BB_ABI_VERSION 2
+#define BB_ABI_VERSION 3
 
 enum { BB_F32 = 0, BB_BF16 = 1 };
 enum { BB_OK = 0, BB_ERR_ARG = 1, BB_ERR_CUDA = 2, BB_ERR_CUBLAS = 3, BB_ERR_STATE = 4 };
@@ -119,6 +119,10 @@ int bb_silu_mul(void *out, const void *gate, const void *up, int dt, size_t n);
 int bb_add(void *x, const void *y, int dt, size_t n);
 /** out [count, h] fp32: per sequence, over its first valid[s] rows of x [N, h] (dt). */
 int bb_pool(float *out, const void *x, int dt, const int32_t *starts, const int32_t *valid, int count, int h, int mode);
+/** out [count, h] fp32: per sequence, over its rows [from[s], to[s]) (offsets within the sequence; DEVICE int32
+ *  arrays [count]); the caller guarantees 0 <= from < to <= its rows (an empty range gives NaN). */
+int bb_pool_span(float *out, const void *x, int dt, const int32_t *starts, const int32_t *from, const int32_t *to,
+                 int count, int h, int mode);
 
 #ifdef __cplusplus
 }

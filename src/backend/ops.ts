@@ -27,6 +27,14 @@ export interface PackedBatch {
   readonly ids: Int32Array;               // [N] token ids
   readonly positions: Int32Array;         // [N] RoPE positions (0.. within each sequence)
   readonly padKeysVisibleInBidirectional: boolean;
+  /** Rows each sequence pools over (a prompt template's marked span); absent = its valid tokens. */
+  readonly poolSpans?: PoolSpans;
+}
+
+/** Per sequence s, pooling reads its rows [from[s], to[s]) (offsets within the sequence), 0 <= from < to <= valid. */
+export interface PoolSpans {
+  readonly from: Int32Array;              // [B]
+  readonly to: Int32Array;                // [B]
 }
 
 /** An activation tensor [rows, cols] living on a backend. Opaque outside the backend. */
@@ -71,7 +79,10 @@ export interface Backend {
   /** x += y in place */
   addInPlace(x: Act, y: Act): void;
   copy(x: Act): Act;
-  /** One pooled vector per sequence (over its valid tokens): [B, H] */
+  /**
+   * One pooled vector per sequence: [B, H], over its batch.poolSpans range, else its valid tokens.
+   * last/first: the range's last/first row; avg: its mean; weighted: weights 1..n over its n rows.
+   */
   pool(x: Act, batch: PackedBatch, mode: Pooling): Act;
   download(x: Act): Float32Array;
   free(x: Act): void;

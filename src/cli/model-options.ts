@@ -2,13 +2,16 @@
 import type { Argv } from 'yargs';
 import { POOLINGS, type Pooling } from '../backend/ops.ts';
 import { UserError } from '../errors.ts';
-import { resolveSettings, type EmbedSettings, type PreprocessName } from '../model/presets.ts';
+import { presetStartIndex, resolveSettings, type EmbedSettings, type PreprocessName } from '../model/presets.ts';
+import { TOKENIZATIONS, type Tokenization } from '../model/template.ts';
 
 export interface ModelArgs {
   model: string;
   lora?: string;
   preset: string;
   prompt?: string;
+  instruction?: string;
+  tokenize?: string;
   preprocess?: string;
   pooling?: string;
   'max-length'?: number;
@@ -27,7 +30,9 @@ export function withModelOptions<T>(y: Argv<T>, defaultPreset: string) {
     .option('model', { type: 'string', demandOption: true, describe: 'Hugging Face model directory (config.json + safetensors)' })
     .option('lora', { type: 'string', describe: 'PEFT LoRA adapter directory (merged into the weights at load time)' })
     .option('preset', { type: 'string', default: defaultPreset, describe: 'settings preset (see `bellm-bench presets`); flags below override it' })
-    .option('prompt', { type: 'string', describe: 'bellm | prompteol | summarize | none, or a template containing {text}' })
+    .option('prompt', { type: 'string', describe: 'bellm | prompteol | summarize | none, or a template: {text} {instruction} {bos} {eos}, * marks the pooled span ({text*}), {(}...{)} one piece, \\n a newline (README "Templates")' })
+    .option('instruction', { type: 'string', describe: "what the template's {instruction} stands for (overrides the preset's)" })
+    .option('tokenize', { type: 'string', choices: [...TOKENIZATIONS], describe: "whole: the prompt tokenized as one string (BeLLM); pieces: each template piece on its own (echo-embeddings)" })
     .option('preprocess', { type: 'string', choices: ['bellm-sts', 'bellm-degrade', 'none'], describe: 'sentence preprocessing' })
     .option('pooling', { type: 'string', choices: [...POOLINGS], describe: 'last | avg | first | weighted (SGPT)' })
     .option('max-length', { type: 'number', describe: 'truncate token ids (BOS included) to this length' })
@@ -39,9 +44,24 @@ export function withModelOptions<T>(y: Argv<T>, defaultPreset: string) {
     .option('batch-size', { type: 'number', default: 16, describe: 'sentences per batch with --billm-mask-compat (SentEval order)' });
 }
 
-export function settingsFrom(a: ModelArgs): EmbedSettings & { preset: string } {
-  return resolveSettings(a.preset, {
-    ...(a.prompt !== undefined ? { prompt: a.prompt } : {}),
+/** `\n`, `\t` and `\\` in a --prompt or --instruction given on the command line. */
+export function unescapeArg(v: string): string {
+  return v.replace(/\\([nt\\])/g, (_, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : '\\'));
+}
+
+/** Exactly one value: a repeated flag is an error, not a silent choice. */
+function single<T>(name: string, v: T | T[] | undefined): T | undefined {
+  if (Array.isArray(v)) throw new UserError(`--${name} is given ${v.length} times; give it once`);
+  return v;
+}
+
+export function settingsFrom(a: ModelArgs, presetName = a.preset): EmbedSettings & { preset: string } {
+  const prompt = single('prompt', a.prompt);
+  const instruction = single('instruction', a.instruction);
+  return resolveSettings(presetName, {
+    ...(prompt !== undefined ? { prompt: unescapeArg(prompt) } : {}),
+    ...(instruction !== undefined ? { instruction: unescapeArg(instruction) } : {}),
+    ...(a.tokenize !== undefined ? { tokenize: a.tokenize as Tokenization } : {}),
     ...(a.preprocess !== undefined ? { preprocess: a.preprocess as PreprocessName } : {}),
     ...(a.pooling !== undefined ? { pooling: a.pooling as Pooling } : {}),
     ...(a['max-length'] !== undefined ? { maxLength: a['max-length'] } : {}),
@@ -49,9 +69,13 @@ export function settingsFrom(a: ModelArgs): EmbedSettings & { preset: string } {
   });
 }
 
-/** `--billm-start-index k` validated against the model depth; -1 or absent = all causal (BiLLM's -1). */
-export function startIndexFrom(v: number | undefined, numLayers: number): number | null {
-  if (v === undefined || v === -1) return null;
+/** `--billm-start-index k` validated against the model depth; -1 = all causal (BiLLM's -1); absent = the preset's (all causal but llm2vec's 0). */
+export function startIndexFrom(v: number | undefined, numLayers: number, presetName?: string): number | null {
+  if (v === undefined) {
+    const k = presetName === undefined ? null : presetStartIndex(presetName);
+    return k === null ? null : Math.min(k, numLayers);
+  }
+  if (v === -1) return null;
   if (!Number.isInteger(v) || v < 0 || v > numLayers) {
     throw new UserError(`--billm-start-index ${v} is outside 0..${numLayers} (the model has ${numLayers} layers; -1 = all causal)`);
   }

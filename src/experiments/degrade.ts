@@ -4,7 +4,8 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { UserError } from '../errors.ts';
 import type { Embedder, RunOptions } from '../model/embedder.ts';
-import { planBatches, tokenizeAll } from '../model/embedder.ts';
+import { countTruncated, planBatches } from '../model/embedder.ts';
+import { truncationRule } from '../model/template.ts';
 import { EmbeddingCache } from '../model/embedding-cache.ts';
 import type { EmbedSettings } from '../model/presets.ts';
 import { allSentences, type LoadedTask } from '../tasks/load.ts';
@@ -49,8 +50,9 @@ function readExisting(path: string, o: DegradeOptions): DegradeRow[] {
   } catch {
     throw new UserError(`${path} exists but is not a readable results file: move it away or pass another --out`);
   }
-  if (prev.kind !== 'degrade' || prev.mode !== o.mode || JSON.stringify(prev.settings.prompt) !== JSON.stringify(o.settings.prompt)) {
-    throw new UserError(`${path} holds a different experiment (kind/mode/prompt differ): pass another --out to start a new sweep`);
+  const sorted = (x: object) => JSON.stringify(Object.entries(x).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)));
+  if (prev.kind !== 'degrade' || prev.mode !== o.mode || sorted(prev.settings ?? {}) !== sorted(settingsOf(o))) {
+    throw new UserError(`${path} holds a different experiment (kind, mode or settings differ): pass another --out to start a new sweep`);
   }
   return prev.rows;
 }
@@ -74,17 +76,21 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
     const { key, meta } = e.cacheKey(pointOptions(k, L, o.mode, o.settings));
     return [k, new EmbeddingCache(o.cacheDir, key, e.dim, meta)];
   }));
-  const ids = tokenizeAll(e.tokenizer, sentences, o.settings);
+  const enc = e.encode(sentences, o.settings);
+  const truncated = countTruncated(enc);
+  const rule = truncationRule(o.settings.tokenize ?? 'whole', o.settings.maxLength);
+  if (truncated) info(o.quiet, `${truncated} of ${sentences.length} inputs were truncated (${rule})`);
   const H = e.dim;
   let passes = 0;
   let naive = 0;
   const bar = progressBar(`sweep k=${todo.join(',')}`, o.quiet);
   let embedded = 0;
-  for (const b of planBatches(ids.map((x) => x.length), o.batchTokens ?? 2048)) {
+  for (const b of planBatches(enc.map((x) => x.ids.length), o.batchTokens ?? 2048)) {
     const texts = b.map((i) => sentences[i]);
     const need = todo.filter((k) => texts.some((t) => !caches.get(k)!.has(t)));
     if (need.length) {
-      const batch = e.pack(b.map((i) => ids[i]), o.settings);
+      // the template's span rides on the batch, so every k of the sweep pools over it
+      const batch = e.pack(b.map((i) => enc[i].ids), o.settings, b.map((i) => enc[i].span));
       const r = sweepBatch(e.decoder, batch, need, o.mode, o.settings.pooling);
       passes += r.layerPasses;
       naive += sweepCost(need, L, o.mode).naive;
@@ -109,6 +115,7 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
     turningPoint: { largestDrop: null, changePoint: null },
     work: { layerPasses: passes, naiveLayerPasses: naive },
     ...(o.shard ? { shard: o.shard } : {}),
+    truncation: { rule, inputs: sentences.length, truncated },
   });
   for (const k of todo) {
     const cache = caches.get(k)!;
@@ -122,8 +129,7 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
 }
 
 function settingsOf(o: DegradeOptions): RunSettings {
-  const s = o.settings;
-  return { preset: s.preset, preprocess: s.preprocess, prompt: s.prompt, pooling: s.pooling, maxLength: s.maxLength, mask: s.mask, billmStartIndex: null, nLayers: null };
+  return { ...o.settings, billmStartIndex: null, nLayers: null };
 }
 
 

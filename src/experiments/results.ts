@@ -25,6 +25,15 @@ export interface RunSettings {
   mask: string;                   // 'correct' | 'billm'
   billmStartIndex: number | null;
   nLayers: number | null;
+  tokenize?: string;              // 'pieces'; absent = 'whole' (src/model/template.ts)
+  instruction?: string;           // what {instruction} stood for; absent when the template has none
+}
+
+/** How many embedded inputs lost tokens to maxLength, and by which rule. */
+export interface TruncationCount {
+  rule: string;
+  inputs: number;                 // unique inputs embedded
+  truncated: number;
 }
 
 export interface Provenance {
@@ -57,6 +66,7 @@ export interface StsResults {
   table: Record<string, number>;
   timings: { loadSeconds: number; embedSeconds: number; sentences: number; sentencesPerSecond: number };
   sentenceStats?: SentenceStat[];
+  truncation?: TruncationCount;
 }
 
 export interface DegradeRow {
@@ -83,6 +93,7 @@ export interface DegradeResults {
   turningPoint: TurningPoint;
   work: { layerPasses: number; naiveLayerPasses: number };
   shard?: { index: number; count: number };
+  truncation?: TruncationCount;
 }
 
 export type Results = StsResults | DegradeResults;

@@ -3,6 +3,8 @@ import { packBatch } from '../model/batch.ts';
 import type { Embedder } from '../model/embedder.ts';
 import { planBatches, tokenizeAll } from '../model/embedder.ts';
 import type { EmbedSettings } from '../model/presets.ts';
+import { parseTemplate } from '../model/template.ts';
+import { UserError } from '../errors.ts';
 import { PIVOT_SPEARMAN_DEFINITION, pivotSpearman } from '../eval/pivot-spearman.ts';
 import type { SentenceStat } from './results.ts';
 
@@ -24,6 +26,7 @@ export interface PivotRunOptions {
  * where the prefix ids are not a prefix of the sequence, the whole sequence is kept.
  */
 export function sentenceSpan(e: Embedder, s: EmbedSettings, ids: readonly number[]): { from: number; to: number } {
+  checkSimplePrompt(s);
   const [pre, post] = s.prompt.split('{text}');
   const preIds = e.tokenizer.encode(pre.trimEnd());
   const probe = e.tokenizer.encode('a');
@@ -34,8 +37,18 @@ export function sentenceSpan(e: Embedder, s: EmbedSettings, ids: readonly number
   return { from, to };
 }
 
+/** sentenceSpan's rule holds for fixed text around one {text}, tokenized whole (BeLLM's prompts). */
+function checkSimplePrompt(s: EmbedSettings): void {
+  const t = parseTemplate(s.prompt);
+  const simple = (s.tokenize ?? 'whole') === 'whole' && !t.pooled
+    && t.pieces.every((p) => !p.group && (p.parts[0].kind === 'fixed' || p.parts[0].kind === 'text'))
+    && t.pieces.filter((p) => p.parts[0].kind === 'text').length === 1 && !s.prompt.includes('{{') && !s.prompt.includes('}}');
+  if (!simple) throw new UserError(`--no-pivot-prompt needs a template of fixed text around one {text} (not ${JSON.stringify(s.prompt)})`);
+}
+
 /** pivot-spearman of each sentence (pivot = the pooled last token), in input order. */
 export function pivotSpearmanStat(e: Embedder, sentences: readonly string[], task: string, s: EmbedSettings, o: PivotRunOptions): SentenceStat {
+  if (o.excludePrompt) checkSimplePrompt(s);
   const ids = tokenizeAll(e.tokenizer, sentences, s);
   const values = new Array<number>(sentences.length);
   const H = e.dim;

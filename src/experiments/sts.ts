@@ -12,6 +12,9 @@ import { scoreTask } from './score.ts';
 import { pivotSpearmanStat } from './sentence-stats.ts';
 import { GROUP_SPEARMAN_DEFINITION, groupSpearman } from '../eval/sentence-level.ts';
 import { provenance } from './setup.ts';
+import { countTruncated } from '../model/embedder.ts';
+import { truncationRule } from '../model/template.ts';
+import { info } from './progress.ts';
 
 export interface StsOptions {
   /** Loaded before the model, so bad task names or missing files fail fast. */
@@ -79,6 +82,10 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
     batchTokens: o.batchTokens, batchSize: o.batchSize,
   };
   const sentences = [...new Set(tasks.flatMap((t) => allSentences(t)))];
+  // Tokenized up front (the embedder reuses it): bad templates fail before the long work, and
+  // truncation is counted over every input, cached or not.
+  const truncated = countTruncated(e.encode(sentences, o.settings));
+  if (truncated) info(o.quiet, `${truncated} of ${sentences.length} inputs were truncated (${truncationRule(o.settings.tokenize ?? 'whole', o.settings.maxLength)})`);
   const bar = progressBar('embedding', o.quiet);
   run.onProgress = (d, n) => bar.update(d, n);
   const t0 = performance.now();
@@ -93,10 +100,8 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
   bar.stop();
   const embedSeconds = (performance.now() - t0) / 1000;
   const results = tasks.map((t) => scoreTask(t, lookup(t)));
-  const settings: RunSettings = {
-    preset: o.settings.preset, preprocess: o.settings.preprocess, prompt: o.settings.prompt, pooling: o.settings.pooling,
-    maxLength: o.settings.maxLength, mask: o.settings.mask, billmStartIndex: o.billmStartIndex, nLayers: o.nLayers,
-  };
+  // Every resolved setting is recorded (a setting added later included).
+  const settings: RunSettings = { ...o.settings, billmStartIndex: o.billmStartIndex, nLayers: o.nLayers };
   const out: StsResults = {
     kind: 'sts',
     label: o.label ?? defaultLabel(e, o.billmStartIndex),
@@ -105,6 +110,7 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
     tasks: results,
     table: stsTableRow(results),
     timings: { loadSeconds: o.loadSeconds ?? 0, embedSeconds, sentences: sentences.length, sentencesPerSecond: sentences.length / embedSeconds },
+    truncation: { rule: truncationRule(o.settings.tokenize ?? 'whole', o.settings.maxLength), inputs: sentences.length, truncated },
   };
   const stsb = tasks.find((t) => t.spec.name === 'STSBenchmark');
   if (o.sentenceStats && stsb) {

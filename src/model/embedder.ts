@@ -1,5 +1,5 @@
-// Sentences -> embeddings: preprocessing, prompt, tokenization, length-sorted varlen batches,
-// the decoder forward, pooling, and the on-disk cache.
+// Sentences -> embeddings: preprocessing, prompt template, tokenization, length-sorted varlen batches,
+// the decoder forward, pooling (over the template's span), and the on-disk cache.
 import { createHash } from 'node:crypto';
 import type { Backend, PackedBatch } from '../backend/ops.ts';
 import { UserError } from '../errors.ts';
@@ -7,6 +7,7 @@ import { packBatch, packBatchBillmCompat } from './batch.ts';
 import { Decoder } from './decoder.ts';
 import { EmbeddingCache } from './embedding-cache.ts';
 import { applyPrompt, preprocess, type EmbedSettings } from './presets.ts';
+import { encodeWithTemplate, parseTemplate, type Encoded, type EncodeRule, type Span } from './template.ts';
 import type { LoadedModel, Tokenizer } from './types.ts';
 
 export interface RunOptions extends EmbedSettings {
@@ -20,13 +21,31 @@ export interface RunOptions extends EmbedSettings {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** The text a sentence becomes before tokenization. */
+/** RunOptions members that only steer the work, never the numbers (left out of cache keys). */
+const RUNTIME_OPTIONS = new Set(['batchTokens', 'batchSize', 'cacheDir', 'onProgress', 'preset']);
+
+/** The text a sentence becomes before tokenization (a template with only {text} placeholders). */
 export function promptText(sentence: string, s: EmbedSettings): string {
   return applyPrompt(s.prompt, preprocess(sentence, s.preprocess));
 }
 
+/** How settings turn a sentence into ids (src/model/template.ts). */
+export function encodeRule(s: EmbedSettings): EncodeRule {
+  return { template: parseTemplate(s.prompt), tokenize: s.tokenize ?? 'whole', maxLength: s.maxLength, instruction: s.instruction };
+}
+
+/** Ids, pooled span and truncation of each sentence. */
+export function encodeAll(tok: Tokenizer, sentences: readonly string[], s: EmbedSettings, rule = encodeRule(s)): Encoded[] {
+  return sentences.map((x, i) => encodeWithTemplate(tok, rule, preprocess(x, s.preprocess), `sentence ${i + 1} ("${x.slice(0, 40)}")`));
+}
+
 export function tokenizeAll(tok: Tokenizer, sentences: readonly string[], s: EmbedSettings): number[][] {
-  return sentences.map((x) => tok.encode(promptText(x, s)).slice(0, s.maxLength));
+  return encodeAll(tok, sentences, s).map((e) => e.ids);
+}
+
+/** How many inputs lost tokens to maxLength. */
+export function countTruncated(encoded: readonly Encoded[]): number {
+  return encoded.reduce((n, e) => n + (e.truncated ? 1 : 0), 0);
 }
 
 /**
@@ -60,6 +79,8 @@ export function planBatchesAsGiven(n: number, batchSize: number): number[][] {
 
 export class Embedder {
   readonly decoder: Decoder;
+  /** Encodings under the last settings used (tokenizing is a sizeable share of a tiny model's run). */
+  private memo: { key: string; rule: EncodeRule; map: Map<string, Encoded> } | null = null;
 
   constructor(readonly model: LoadedModel, readonly tokenizer: Tokenizer, readonly backend: Backend) {
     this.decoder = new Decoder(backend, model.config, model.weights);
@@ -69,17 +90,38 @@ export class Embedder {
     return this.model.config.hidden_size;
   }
 
-  pack(seqs: readonly (readonly number[])[], s: EmbedSettings): PackedBatch {
-    return s.mask === 'billm' ? packBatchBillmCompat(seqs, this.model.config.pad_token_id ?? 0) : packBatch(seqs);
+  /** Packs sequences; `spans` (one per sequence, null = every token) restrict pooling to them. */
+  pack(seqs: readonly (readonly number[])[], s: EmbedSettings, spans?: readonly (Span | null)[]): PackedBatch {
+    return s.mask === 'billm' ? packBatchBillmCompat(seqs, this.model.config.pad_token_id ?? 0, spans) : packBatch(seqs, spans);
   }
 
-  /** Everything that changes an embedding, as a stable cache key. */
+  /** Ids, pooled span and truncation of each sentence under settings `s` (memoized per settings). */
+  encode(sentences: readonly string[], s: EmbedSettings): Encoded[] {
+    const key = JSON.stringify([s.preprocess, s.prompt, s.tokenize ?? 'whole', s.instruction ?? null, s.maxLength]);
+    if (this.memo?.key !== key) this.memo = { key, rule: encodeRule(s), map: new Map() };
+    const { rule, map } = this.memo;
+    return sentences.map((x, i) => {
+      let e = map.get(x);
+      if (!e) {
+        e = encodeWithTemplate(this.tokenizer, rule, preprocess(x, s.preprocess), `sentence ${i + 1} ("${x.slice(0, 40)}")`);
+        map.set(x, e);
+      }
+      return e;
+    });
+  }
+
+  /**
+   * Everything that changes an embedding, as a stable cache key: the weights, adapter, tokenizer,
+   * backend and every setting of the run (any setting added later included; runtime options and
+   * the preset's name are not settings).
+   */
   cacheKey(o: RunOptions): { key: string; meta: unknown } {
+    const settings = Object.fromEntries(Object.entries({ ...o, nLayers: o.nLayers ?? null })
+      .filter(([k, v]) => !RUNTIME_OPTIONS.has(k) && v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     const meta = {
       model: this.model.fingerprint, lora: this.model.lora?.sha256 ?? null, loraScale: this.model.lora?.scale ?? null,
       tokenizer: this.tokenizer.fingerprint, backend: this.backend.name,
-      preprocess: o.preprocess, prompt: o.prompt, pooling: o.pooling, maxLength: o.maxLength, mask: o.mask,
-      billmStartIndex: o.billmStartIndex, nLayers: o.nLayers ?? null,
+      ...settings,
     };
     return { key: createHash('sha256').update(JSON.stringify(meta)).digest('hex').slice(0, 24), meta };
   }
@@ -93,16 +135,16 @@ export class Embedder {
     const cache = useCache ? new EmbeddingCache(o.cacheDir!, key, this.dim, meta) : null;
     const todo = o.mask === 'billm' ? [...sentences] : unique.filter((s) => !cache?.has(s));
     const fresh = new Map<string, Float32Array>();
-    const ids = tokenizeAll(this.tokenizer, todo, o);
+    const enc = this.encode(todo, o);
     const batches = o.mask === 'billm'
       ? planBatchesAsGiven(todo.length, o.batchSize ?? 16)
-      : planBatches(ids.map((x) => x.length), o.batchTokens ?? 2048);
+      : planBatches(enc.map((x) => x.ids.length), o.batchTokens ?? 2048);
     const H = this.dim;
     let done = unique.length - todo.length;
     o.onProgress?.(done, unique.length);
     const compatOut: Float32Array[] = [];
     for (const b of batches) {
-      const batch = this.pack(b.map((i) => ids[i]), o);
+      const batch = this.pack(b.map((i) => enc[i].ids), o, b.map((i) => enc[i].span));
       const pooled = this.decoder.forward(batch, { billmStartIndex: o.billmStartIndex, nLayers: o.nLayers, poolings: [o.pooling] })[o.pooling]!;
       const vecs = b.map((_, j) => pooled.slice(j * H, (j + 1) * H));
       checkFinite(vecs, b.map((i) => todo[i]));

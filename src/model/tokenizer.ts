@@ -64,8 +64,10 @@ function fromLlamaJs(modelFile: string, hash: string): Tokenizer {
     description: `llama-tokenizer-js ${pkgVersion('llama-tokenizer-js')} (built-in LLaMA-2 vocabulary; ${modelFile} sha256 ${hash.slice(0, 12)}… matches it)`,
     fingerprint: hash,
     bosId: 1,
+    eosId: 2,
     // encode(text, add_bos=false) adds SentencePiece's dummy-prefix space; '' gives [] so BOS is ours
     encode: (text: string) => [1, ...llamaTokenizer.encode(text, false)],
+    idToToken: (id: number) => (llamaTokenizer as unknown as { vocabById: string[] }).vocabById[id],
   };
 }
 
@@ -85,10 +87,14 @@ function fromTokenizerJson(dir: string): Tokenizer {
   const bosName = typeof bosTok === 'string' ? bosTok : String((bosTok as { content?: unknown }).content);
   const bosId = tok.token_to_id(bosName);
   if (bosId === undefined) throw new UserError(`${file} has no BOS token ${JSON.stringify(bosName)}; is it a LLaMA-family tokenizer?`);
+  const eosTok = cfg.eos_token ?? '</s>';
+  const eosId = tok.token_to_id(typeof eosTok === 'string' ? eosTok : String((eosTok as { content?: unknown }).content));
   return {
     description: `@huggingface/tokenizers ${pkgVersion('@huggingface/tokenizers')} (${file})`,
     fingerprint: sha256(bytes),
     bosId,
+    eosId,
+    idToToken: (id: number) => tok.id_to_token(id),
     // special tokens off, so BOS is added exactly once whatever the post-processor template says
     encode: (text: string) => [bosId, ...tok.encode(text, { add_special_tokens: false }).ids],
   };

@@ -71,5 +71,9 @@ export interface Tokenizer {
   /** sha256 of the tokenizer file used. */
   readonly fingerprint: string;
   readonly bosId: number;
+  /** EOS id, for templates that write {eos} (undefined when the tokenizer has none). */
+  readonly eosId?: number;
   encode(text: string): number[];
+  /** The vocabulary entry of an id (e.g. '▁word', '<0x0A>'), for explanations. */
+  idToToken?(id: number): string | undefined;
 }

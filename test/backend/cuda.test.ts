@@ -364,6 +364,44 @@ for (const target of targets) {
       }
     });
 
+    test.serial(`${name}: pool over spans on the device (bb_pool_span): CPU reference and a hand average (packed and padded)`, (t) => {
+      const b = backend();
+      const r = rng(16);
+      const cases: [PackedBatch, [number, number][]][] = [
+        [batchOf([1, 7, 40, 9]), [[0, 1], [2, 6], [17, 40], [8, 9]]],
+        [paddedBatch([3, 9, 5], true), [[1, 3], [0, 9], [4, 5]]],
+      ];
+      for (const [plain, ranges] of cases) {
+        const batch: PackedBatch = { ...plain, poolSpans: { from: Int32Array.from(ranges, (x) => x[0]), to: Int32Array.from(ranges, (x) => x[1]) } };
+        const N = batch.starts[batch.count], H = 131;
+        const x = prep(normal(N * H, r));
+        const xg = act(b, x, N, H), xc = act(ref, x, N, H);
+        for (const mode of POOLINGS) {
+          const pg = b.pool(xg.x, batch, mode);
+          const got = b.download(pg);
+          expect(t, within(`pool span ${mode}`, got, ref.download(ref.pool(xc.x, batch, mode)), FACTOR.fp32 * 2 ** -23));
+          // by hand: rows [from, to) of each sequence, weights 1..n for weighted
+          const hand = new Float32Array(batch.count * H);
+          ranges.forEach(([f, to], s) => {
+            const rows = mode === 'last' ? [to - 1] : mode === 'first' ? [f] : Array.from({ length: to - f }, (_, i) => f + i);
+            let wsum = 0;
+            const acc = new Float64Array(H);
+            rows.forEach((row, j) => {
+              const w = mode === 'weighted' ? j + 1 : 1;
+              wsum += w;
+              for (let c = 0; c < H; c++) acc[c] += w * x[(batch.starts[s] + row) * H + c];
+            });
+            for (let c = 0; c < H; c++) hand[s * H + c] = acc[c] / wsum;
+          });
+          expect(t, within(`pool span ${mode} by hand`, got, hand, FACTOR.fp32 * 2 ** -23));
+          b.free(pg);
+        }
+        const bad: PackedBatch = { ...plain, poolSpans: { from: Int32Array.from(ranges, (x) => x[1]), to: Int32Array.from(ranges, (x) => x[1]) } };
+        t.throws(() => b.pool(xg.x, bad, 'avg'), { message: /span \[\d+, \d+\) outside/ });
+        xg.free();
+      }
+    });
+
     test.serial(`${name}: errors name the op (bad id, use after free, shape mismatch)`, (t) => {
       const b = backend();
       const table = b.uploadMatrix({ rows: 4, cols: 3, data: new Float32Array(12) });
@@ -383,7 +421,7 @@ for (const target of targets) {
     });
 
     // A small random LLaMA (GQA, odd MLP width) through the real Decoder on both backends.
-    test.serial(`${name}: decoder forward matches the CPU reference (packed and BiLLM-compat batches, every pooling)`, (t) => {
+    test.serial(`${name}: decoder forward matches the CPU reference (packed and BiLLM-compat batches, every pooling, with and without spans)`, (t) => {
       const c: LlamaConfig = {
         model_type: 'llama', hidden_size: 48, intermediate_size: 100, num_hidden_layers: 3, num_attention_heads: 6,
         num_key_value_heads: 2, head_dim: 8, rms_norm_eps: 1e-5, rope_theta: 10000, vocab_size: 64,
@@ -407,12 +445,14 @@ for (const target of targets) {
       const dg = new Decoder(backend(), c, w);
       const dc = new Decoder(ref, c, w);
       const [rel, minCos] = precision === 'fp32' ? [1e-4, 0.99999] : [Infinity, 0.999];
-      for (const [batch, k] of [[packBatch(seqs), null], [packBatch(seqs), 1], [packBatch(seqs), 0], [packBatchBillmCompat(seqs, 0), 1]] as const) {
+      const spans = [{ from: 1, to: 4 }, null, { from: 20, to: 38 }, { from: 6, to: 7 }];
+      for (const [batch, k] of [[packBatch(seqs), null], [packBatch(seqs), 1], [packBatch(seqs), 0], [packBatchBillmCompat(seqs, 0), 1],
+        [packBatch(seqs, spans), 0], [packBatchBillmCompat(seqs, 0, spans), 1]] as const) {
         const got = dg.forward(batch, { billmStartIndex: k, poolings: POOLINGS });
         const want = dc.forward(batch, { billmStartIndex: k, poolings: POOLINGS });
         for (const p of POOLINGS) {
           const split = (a: Float32Array) => Array.from({ length: batch.count }, (_, s) => a.subarray(s * H, (s + 1) * H));
-          const fail = firstFailure(`${p} k=${k} ${batch.padKeysVisibleInBidirectional ? 'compat' : 'packed'}`, split(got[p]!), split(want[p]!), rel, minCos);
+          const fail = firstFailure(`${p} k=${k} ${batch.padKeysVisibleInBidirectional ? 'compat' : 'packed'}${batch.poolSpans ? ' spans' : ''}`, split(got[p]!), split(want[p]!), rel, minCos);
           t.is(fail, null);
         }
       }

@@ -129,12 +129,13 @@ export function siluMulRef(gate: Float32Array, up: Float32Array, out: Float32Arr
   }
 }
 
-/** One vector per sequence from its valid tokens: [B, H]. */
+/** One vector per sequence from its pool span (default: its valid tokens): [B, H]. */
 export function poolRef(x: Float32Array, H: number, batch: PackedBatch, mode: Pooling, out: Float32Array): void {
   const acc = new Float64Array(H);
   for (let s = 0; s < batch.count; s++) {
-    const start = batch.starts[s];
-    const n = batch.valid[s];
+    const from = batch.poolSpans ? batch.poolSpans.from[s] : 0;
+    const start = batch.starts[s] + from;
+    const n = (batch.poolSpans ? batch.poolSpans.to[s] : batch.valid[s]) - from;
     const oo = s * H;
     if (mode === 'last' || mode === 'first') {
       const row = start + (mode === 'last' ? n - 1 : 0);

@@ -291,7 +291,18 @@ export class CudaBackend implements Backend {
     if (!(mode in POOL_CODE)) throw new Error(`pool: unknown pooling ${mode}`);
     const dev = this.batchOnDevice(batch, x.rows, 'pool');
     const out = this.alloc(batch.count, x.cols, DTYPE.fp32);
-    this.lib.check(this.lib.pool(out.ptr!, xp, this.dt, dev.starts, dev.valid, batch.count, x.cols, POOL_CODE[mode]), 'bb_pool');
+    const sp = batch.poolSpans;
+    if (!sp) {
+      this.lib.check(this.lib.pool(out.ptr!, xp, this.dt, dev.starts, dev.valid, batch.count, x.cols, POOL_CODE[mode]), 'bb_pool');
+      return out;
+    }
+    // A span pooled on the device: only [B, H] comes back, never the tokens.
+    if (sp.from.length !== batch.count || sp.to.length !== batch.count) throw new Error(`pool: ${sp.from.length}/${sp.to.length} span bounds for ${batch.count} sequences`);
+    for (let s = 0; s < batch.count; s++) {
+      if (!(sp.from[s] >= 0 && sp.from[s] < sp.to[s] && sp.to[s] <= batch.valid[s])) throw new Error(`pool: sequence ${s} span [${sp.from[s]}, ${sp.to[s]}) outside its ${batch.valid[s]} valid tokens`);
+    }
+    const [from, to] = [this.intEntry(sp.from).ptr, this.intEntry(sp.to).ptr];
+    this.lib.check(this.lib.poolSpan(out.ptr!, xp, this.dt, dev.starts, from, to, batch.count, x.cols, POOL_CODE[mode]), 'bb_pool_span');
     return out;
   }
 

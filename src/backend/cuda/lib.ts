@@ -12,7 +12,7 @@ import { findCublas } from './cublas-path.ts';
 import type { MaskMode, Pooling } from '../ops.ts';
 
 /** Must equal BB_ABI_VERSION in native/cuda/bb.h. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 export const DTYPE = { fp32: 0, bf16: 1 } as const;   // BB_F32, BB_BF16
 export type DTypeCode = (typeof DTYPE)[keyof typeof DTYPE];
@@ -93,6 +93,7 @@ export interface CudaLib {
   siluMul(out: DevicePtr, gate: DevicePtr, up: DevicePtr, dt: DTypeCode, n: number): number;
   add(x: DevicePtr, y: DevicePtr, dt: DTypeCode, n: number): number;
   pool(out: DevicePtr, x: DevicePtr, dt: DTypeCode, starts: DevicePtr, valid: DevicePtr, count: number, h: number, mode: number): number;
+  poolSpan(out: DevicePtr, x: DevicePtr, dt: DTypeCode, starts: DevicePtr, from: DevicePtr, to: DevicePtr, count: number, h: number, mode: number): number;
 }
 
 const loaded = new Map<string, CudaLib>();
@@ -172,6 +173,7 @@ export function loadCudaLibrary(kind: LibraryKind = 'cuda', path = libraryPath(k
     siluMul: f('int bb_silu_mul(void *out, const void *gate, const void *up, int dt, size_t n)'),
     add: f('int bb_add(void *x, const void *y, int dt, size_t n)'),
     pool: f('int bb_pool(void *out, const void *x, int dt, const void *starts, const void *valid, int count, int h, int mode)'),
+    poolSpan: f('int bb_pool_span(void *out, const void *x, int dt, const void *starts, const void *from, const void *to, int count, int h, int mode)'),
   };
   loaded.set(path, lib);
   return lib;
