@@ -34,7 +34,7 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
     const settings = settingsFrom(a);
     const shard = a.shard ? parseShard(a.shard) : null;
     const loaded = loadTasks(tasks, a['data-dir']);
-    const { embedder, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
+    const { embedder, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet, verifyWeights: a['verify-weights'] });
     const L = embedder.decoder.numLayers;
     const all = parseLayers(a.layers ?? (a.mode === 'truncate' ? `1..${L}` : `0..${L}`), L, a.mode);
     const layers = shardLayers(all, shard);
@@ -43,7 +43,7 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
     mkdirSync(dirname(out), { recursive: true });
     const r = runDegrade(embedder, {
       tasks: loaded, dataDir: a['data-dir'], settings, mode: a.mode, layers, allLayers: all, shard, out,
-      cacheDir: a['cache-dir'], batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), label, quiet: a.quiet,
+      cacheDir: a.cache ? a['cache-dir'] : null, batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), label, quiet: a.quiet,
     });
     const rows = r.rows.map((row) => ({ label: `k=${row.k}`, scores: Object.fromEntries(row.tasks.map((t) => [t.label, t.main])) }));
     process.stdout.write(`${formatStsTable(rows, 'text', a.mode === 'truncate' ? 'layers' : 'causal')}\n`);

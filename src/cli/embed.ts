@@ -3,6 +3,9 @@ import type { CommandModule } from 'yargs';
 import { UserError } from '../errors.ts';
 import { progressBar } from '../experiments/progress.ts';
 import { openEmbedder } from '../experiments/setup.ts';
+import { openEmbeddingCache } from '../experiments/run-identity.ts';
+import { notice } from '../experiments/progress.ts';
+import type { RunOptions } from '../model/embedder.ts';
 import { batchTokensFrom, nLayersFrom, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 
 interface EmbedArgs extends ModelArgs {
@@ -30,14 +33,15 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
     const sentences = text.split(/\r?\n/);
     if (sentences.at(-1) === '') sentences.pop();
     const settings = settingsFrom(a);
-    const { embedder, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
+    const { embedder, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet, verifyWeights: a['verify-weights'] });
     const L = embedder.decoder.numLayers;
     const bar = progressBar('embedding', a.quiet);
-    const vecs = embedder.embed(sentences, {
+    const run: RunOptions = {
       ...settings, billmStartIndex: startIndexFrom(a['billm-start-index'], L), nLayers: nLayersFrom(a['n-layers'], L),
-      cacheDir: a.cache ? a['cache-dir'] : null, batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens),
-      batchSize: a['batch-size'], onProgress: (d, n) => bar.update(d, n),
-    });
+      batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), batchSize: a['batch-size'], onProgress: (d, n) => bar.update(d, n),
+    };
+    run.cache = openEmbeddingCache(embedder, run, a.cache ? a['cache-dir'] : null, notice);
+    const vecs = embedder.embed(sentences, run);
     bar.stop();
     const out = createWriteStream(a.output);
     sentences.forEach((s, i) => out.write(`${JSON.stringify({ text: s, embedding: Array.from(vecs[i]) })}\n`));

@@ -16,6 +16,7 @@ export interface ModelArgs {
   device: string;
   'cache-dir': string;
   cache: boolean;
+  'verify-weights': boolean;
   'batch-tokens'?: number;
   'batch-size': number;
   quiet: boolean;
@@ -34,7 +35,8 @@ export function withModelOptions<T>(y: Argv<T>, defaultPreset: string) {
     .option('billm-mask-compat', { type: 'boolean', describe: "reproduce BiLLM's released masking (bidirectional layers attend to right padding, batch as given)" })
     .option('device', { type: 'string', default: 'auto', choices: ['auto', 'cpu', 'cuda'], describe: 'compute backend' })
     .option('cache-dir', { type: 'string', default: '.cache/bellm-bench', describe: 'embedding cache folder' })
-    .option('cache', { type: 'boolean', default: true, describe: 'use the embedding cache (--no-cache to disable)' })
+    .option('cache', { type: 'boolean', default: true, describe: 'use the embedding cache (--no-cache: nothing read from or written to --cache-dir)' })
+    .option('verify-weights', { type: 'boolean', default: false, describe: 're-hash every weight, adapter and tokenizer file instead of trusting the remembered hashes (see README, reliability)' })
     .option('batch-tokens', { type: 'number', describe: 'tokens per length-sorted batch (default: 2048 on CPU, planned from free memory on GPU)' })
     .option('batch-size', { type: 'number', default: 16, describe: 'sentences per batch with --billm-mask-compat (SentEval order)' });
 }

@@ -5,17 +5,17 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { UserError } from '../errors.ts';
 import type { Embedder, RunOptions } from '../model/embedder.ts';
 import { planBatches, tokenizeAll } from '../model/embedder.ts';
-import { EmbeddingCache } from '../model/embedding-cache.ts';
 import type { EmbedSettings } from '../model/presets.ts';
 import { allSentences, type LoadedTask } from '../tasks/load.ts';
 import type { SweepMode } from './layers.ts';
-import { info, progressBar } from './progress.ts';
+import { info, notice, progressBar } from './progress.ts';
 import type { DegradeResults, DegradeRow, RunSettings } from './results.ts';
 import { stsTableRow } from '../report/format.ts';
 import { scoreTask } from './score.ts';
 import { defaultLabel } from './sts.ts';
 import { sweepBatch, sweepCost } from './sweep.ts';
-import { provenance } from './setup.ts';
+import { dataChecksums, provenance } from './setup.ts';
+import { identityDifference, modelFilesOf, openEmbeddingStore, runIdentity, type RunIdentity } from './run-identity.ts';
 import { turningPoint } from './turning-point.ts';
 
 export interface DegradeOptions {
@@ -28,7 +28,8 @@ export interface DegradeOptions {
   allLayers: number[];            // the whole sweep (for the results file)
   shard: { index: number; count: number } | null;
   out: string;                    // results file, read on restart
-  cacheDir: string;
+  /** Embedding cache folder; null (`--no-cache`): the sweep's vectors live in memory only. */
+  cacheDir: string | null;
   batchTokens?: number;
   label?: string;
   quiet: boolean;
@@ -41,7 +42,13 @@ export function pointOptions(k: number, L: number, mode: SweepMode, s: EmbedSett
     : { ...s, billmStartIndex: k === L ? null : k, nLayers: null };
 }
 
-function readExisting(path: string, o: DegradeOptions): DegradeRow[] {
+/** The sweep's identity: model files, backend, settings + mode, tasks, task data. */
+export function degradeIdentity(e: Embedder, o: DegradeOptions, checksums: Record<string, string>): RunIdentity {
+  return runIdentity({ files: modelFilesOf(e), backend: e.backend.name, settings: { ...settingsOf(o), mode: o.mode }, tasks: o.tasks.map((t) => t.spec.name), data: checksums });
+}
+
+/** Rows of an existing results file, only when it is the same sweep (full identity); else refuse. */
+function readExisting(path: string, o: DegradeOptions, identity: RunIdentity): DegradeRow[] {
   if (!existsSync(path)) return [];
   let prev: DegradeResults;
   try {
@@ -49,9 +56,14 @@ function readExisting(path: string, o: DegradeOptions): DegradeRow[] {
   } catch {
     throw new UserError(`${path} exists but is not a readable results file: move it away or pass another --out`);
   }
-  if (prev.kind !== 'degrade' || prev.mode !== o.mode || JSON.stringify(prev.settings.prompt) !== JSON.stringify(o.settings.prompt)) {
-    throw new UserError(`${path} holds a different experiment (kind/mode/prompt differ): pass another --out to start a new sweep`);
+  if (prev === null || typeof prev !== 'object' || prev.kind !== 'degrade' || !Array.isArray(prev.rows)) {
+    throw new UserError(`${path} is not a degrade results file: pass another --out to start a new sweep`);
   }
+  const diff = identityDifference(
+    { identity: prev.identity, settings: prev.settings && { ...prev.settings, mode: prev.mode }, tasks: prev.rows[0]?.tasks?.map((t) => t.task) },
+    { identity, settings: { ...settingsOf(o), mode: o.mode }, tasks: o.tasks.map((t) => t.spec.name) },
+  );
+  if (diff) throw new UserError(`${path} holds another sweep, not resumed: ${diff}; pass another --out (or move that file away) to start a new sweep`);
   return prev.rows;
 }
 
@@ -65,15 +77,14 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
   const L = e.decoder.numLayers;
   const tasks = o.tasks;
   const sentences = [...new Set(tasks.flatMap((t) => allSentences(t)))];
-  const rows = readExisting(o.out, o).filter((r) => o.layers.includes(r.k));
+  const checksums = dataChecksums(o.dataDir, tasks.map((t) => t.spec));
+  const identity = degradeIdentity(e, o, checksums);
+  const rows = readExisting(o.out, o, identity).filter((r) => o.layers.includes(r.k));
   const done = new Set(rows.map((r) => r.k));
   const todo = o.layers.filter((k) => !done.has(k));
   if (done.size) info(o.quiet, `resuming ${o.out}: k = ${[...done].join(',')} already done`);
 
-  const caches = new Map(todo.map((k) => {
-    const { key, meta } = e.cacheKey(pointOptions(k, L, o.mode, o.settings));
-    return [k, new EmbeddingCache(o.cacheDir, key, e.dim, meta)];
-  }));
+  const caches = new Map(todo.map((k) => [k, openEmbeddingStore(e, pointOptions(k, L, o.mode, o.settings), o.cacheDir, notice)]));
   const ids = tokenizeAll(e.tokenizer, sentences, o.settings);
   const H = e.dim;
   let passes = 0;
@@ -102,8 +113,9 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
     kind: 'degrade',
     label: o.label ?? defaultLabel(e, null, o.mode),
     mode: o.mode,
-    provenance: provenance(e, o.dataDir, tasks.map((t) => t.spec)),
+    provenance: provenance(e, o.dataDir, tasks.map((t) => t.spec), checksums),
     settings: settingsOf(o),
+    identity,
     layers: o.allLayers,
     rows: [...rows].sort((a, b) => a.k - b.k),
     turningPoint: { largestDrop: null, changePoint: null },
@@ -121,9 +133,9 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
   return final;
 }
 
-function settingsOf(o: DegradeOptions): RunSettings {
-  const s = o.settings;
-  return { preset: s.preset, preprocess: s.preprocess, prompt: s.prompt, pooling: s.pooling, maxLength: s.maxLength, mask: s.mask, billmStartIndex: null, nLayers: null };
+/** Every resolved embed setting (spread, so settings added later are recorded and compared too). */
+function settingsOf(o: Pick<DegradeOptions, 'settings'>): RunSettings {
+  return { ...o.settings, billmStartIndex: null, nLayers: null };
 }
 
 

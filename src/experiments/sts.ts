@@ -11,7 +11,9 @@ import { stsTableRow } from '../report/format.ts';
 import { scoreTask } from './score.ts';
 import { pivotSpearmanStat } from './sentence-stats.ts';
 import { GROUP_SPEARMAN_DEFINITION, groupSpearman } from '../eval/sentence-level.ts';
-import { provenance } from './setup.ts';
+import { dataChecksums, provenance } from './setup.ts';
+import { modelFilesOf, openEmbeddingCache, runIdentity } from './run-identity.ts';
+import { notice } from './progress.ts';
 
 export interface StsOptions {
   /** Loaded before the model, so bad task names or missing files fail fast. */
@@ -72,12 +74,21 @@ function embedCompat(e: Embedder, tasks: readonly LoadedTask[], run: RunOptions)
   return (t) => (s) => per.get(t)!.get(s)!;
 }
 
+/** The recorded settings: every resolved embed setting (spread, so new ones are kept) and the layer options. */
+export function stsSettings(o: Pick<StsOptions, 'settings' | 'billmStartIndex' | 'nLayers' | 'batchSize'>): RunSettings {
+  return {
+    ...o.settings, billmStartIndex: o.billmStartIndex, nLayers: o.nLayers,
+    ...(o.settings.mask === 'billm' ? { batchSize: o.batchSize ?? 16 } : {}),
+  };
+}
+
 export function runSts(e: Embedder, o: StsOptions): StsResults {
   const tasks = o.tasks;
   const run: RunOptions = {
-    ...o.settings, billmStartIndex: o.billmStartIndex, nLayers: o.nLayers, cacheDir: o.cacheDir,
+    ...o.settings, billmStartIndex: o.billmStartIndex, nLayers: o.nLayers,
     batchTokens: o.batchTokens, batchSize: o.batchSize,
   };
+  run.cache = openEmbeddingCache(e, run, o.cacheDir, notice);
   const sentences = [...new Set(tasks.flatMap((t) => allSentences(t)))];
   const bar = progressBar('embedding', o.quiet);
   run.onProgress = (d, n) => bar.update(d, n);
@@ -93,15 +104,14 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
   bar.stop();
   const embedSeconds = (performance.now() - t0) / 1000;
   const results = tasks.map((t) => scoreTask(t, lookup(t)));
-  const settings: RunSettings = {
-    preset: o.settings.preset, preprocess: o.settings.preprocess, prompt: o.settings.prompt, pooling: o.settings.pooling,
-    maxLength: o.settings.maxLength, mask: o.settings.mask, billmStartIndex: o.billmStartIndex, nLayers: o.nLayers,
-  };
+  const settings = stsSettings(o);
+  const checksums = dataChecksums(o.dataDir, tasks.map((t) => t.spec));
   const out: StsResults = {
     kind: 'sts',
     label: o.label ?? defaultLabel(e, o.billmStartIndex),
-    provenance: provenance(e, o.dataDir, tasks.map((t) => t.spec)),
+    provenance: provenance(e, o.dataDir, tasks.map((t) => t.spec), checksums),
     settings,
+    identity: runIdentity({ files: modelFilesOf(e), backend: e.backend.name, settings, tasks: tasks.map((t) => t.spec.name), data: checksums }),
     tasks: results,
     table: stsTableRow(results),
     timings: { loadSeconds: o.loadSeconds ?? 0, embedSeconds, sentences: sentences.length, sentencesPerSecond: sentences.length / embedSeconds },

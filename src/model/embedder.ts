@@ -1,11 +1,10 @@
 // Sentences -> embeddings: preprocessing, prompt, tokenization, length-sorted varlen batches,
 // the decoder forward, pooling, and the on-disk cache.
-import { createHash } from 'node:crypto';
 import type { Backend, PackedBatch } from '../backend/ops.ts';
 import { UserError } from '../errors.ts';
 import { packBatch, packBatchBillmCompat } from './batch.ts';
 import { Decoder } from './decoder.ts';
-import { EmbeddingCache } from './embedding-cache.ts';
+import type { EmbeddingStore } from './embedding-cache.ts';
 import { applyPrompt, preprocess, type EmbedSettings } from './presets.ts';
 import type { LoadedModel, Tokenizer } from './types.ts';
 
@@ -16,7 +15,12 @@ export interface RunOptions extends EmbedSettings {
   batchTokens?: number;
   /** Sequences per batch in BiLLM mask-compat mode, where the batch is taken as given. */
   batchSize?: number;
-  cacheDir?: string | null;
+  /**
+   * Where vectors are reused from and stored: open it with src/experiments/run-identity.ts
+   * (`openEmbeddingCache`), whose key covers the model files, backend and these options. Ignored under
+   * BiLLM mask-compat, whose vectors depend on the batch.
+   */
+  cache?: EmbeddingStore | null;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -73,24 +77,11 @@ export class Embedder {
     return s.mask === 'billm' ? packBatchBillmCompat(seqs, this.model.config.pad_token_id ?? 0) : packBatch(seqs);
   }
 
-  /** Everything that changes an embedding, as a stable cache key. */
-  cacheKey(o: RunOptions): { key: string; meta: unknown } {
-    const meta = {
-      model: this.model.fingerprint, lora: this.model.lora?.sha256 ?? null, loraScale: this.model.lora?.scale ?? null,
-      tokenizer: this.tokenizer.fingerprint, backend: this.backend.name,
-      preprocess: o.preprocess, prompt: o.prompt, pooling: o.pooling, maxLength: o.maxLength, mask: o.mask,
-      billmStartIndex: o.billmStartIndex, nLayers: o.nLayers ?? null,
-    };
-    return { key: createHash('sha256').update(JSON.stringify(meta)).digest('hex').slice(0, 24), meta };
-  }
-
   /** One vector per sentence, in input order. Duplicates are embedded once. */
   embed(sentences: readonly string[], o: RunOptions): Float32Array[] {
     const unique = [...new Set(sentences)];
     // Mask-compat results depend on the batch, so they are never cached across runs.
-    const useCache = o.cacheDir && o.mask !== 'billm';
-    const { key, meta } = this.cacheKey(o);
-    const cache = useCache ? new EmbeddingCache(o.cacheDir!, key, this.dim, meta) : null;
+    const cache = o.mask === 'billm' ? null : o.cache ?? null;
     const todo = o.mask === 'billm' ? [...sentences] : unique.filter((s) => !cache?.has(s));
     const fresh = new Map<string, Float32Array>();
     const ids = tokenizeAll(this.tokenizer, todo, o);

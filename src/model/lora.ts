@@ -223,8 +223,12 @@ export function sha256File(file: string): string {
   return h.digest('hex');
 }
 
-/** What a merge did, for logs and result files. `mergedTensors` counts pairs applied (fewer with maxLayers). */
-export function loraInfo(ad: Adapter, mergedTensors: number): LoraInfo {
+/**
+ * What a merge did, for logs and result files. `mergedTensors` counts pairs applied (fewer with maxLayers).
+ * `files`: sha256 of adapter_config.json and the weights file (hashed here when not given).
+ */
+export function loraInfo(ad: Adapter, mergedTensors: number, files?: Record<string, string>): LoraInfo {
+  const hashes = files ?? { [ADAPTER_CONFIG]: sha256File(path.join(ad.dir, ADAPTER_CONFIG)), [path.basename(ad.file)]: sha256File(ad.file) };
   return {
     dir: ad.dir,
     format: ad.format,
@@ -234,6 +238,7 @@ export function loraInfo(ad: Adapter, mergedTensors: number): LoraInfo {
     scale: loraScale(ad.config.lora_alpha, ad.config.r, ad.config.use_rslora),
     target_modules: LINEAR_MODULES.filter((m) => ad.pairs.some((p) => p.proj === m)),
     mergedTensors,
-    sha256: sha256File(ad.file),
+    sha256: hashes[path.basename(ad.file)],
+    files: hashes,
   };
 }

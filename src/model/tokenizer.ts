@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import llamaTokenizer from 'llama-tokenizer-js';
 import { UserError } from '../errors.ts';
+import type { HashOptions } from './file-hash.ts';
+import { hashTokenizerFiles } from './model-files.ts';
 import type { Tokenizer } from './types.ts';
 
 /** sha256 of LLaMA-2's tokenizer.model (../shared/models/llama2-tokenizer/tokenizer.model). */
@@ -24,6 +26,8 @@ export type TokenizerImpl = 'llama-tokenizer-js' | 'tokenizer.json';
 export interface TokenizerOptions {
   /** 'auto' (default): llama-tokenizer-js when tokenizer.model is LLaMA-2's, else tokenizer.json. */
   impl?: 'auto' | TokenizerImpl;
+  /** How the tokenizer files are hashed for `Tokenizer.files` (memo, verify). */
+  hash?: HashOptions;
 }
 
 /** Installed version of a package, for descriptions (its package.json sits above the resolved entry). */
@@ -59,7 +63,7 @@ function hasAddedTokens(dir: string): boolean {
   return Object.keys(dec).some((id) => Number(id) >= LLAMA2_VOCAB);
 }
 
-function fromLlamaJs(modelFile: string, hash: string): Tokenizer {
+function fromLlamaJs(modelFile: string, hash: string): Omit<Tokenizer, 'files'> {
   return {
     description: `llama-tokenizer-js ${pkgVersion('llama-tokenizer-js')} (built-in LLaMA-2 vocabulary; ${modelFile} sha256 ${hash.slice(0, 12)}… matches it)`,
     fingerprint: hash,
@@ -69,7 +73,7 @@ function fromLlamaJs(modelFile: string, hash: string): Tokenizer {
   };
 }
 
-function fromTokenizerJson(dir: string): Tokenizer {
+function fromTokenizerJson(dir: string): Omit<Tokenizer, 'files'> {
   const file = path.join(dir, 'tokenizer.json');
   const bytes = fs.readFileSync(file);
   let json: Record<string, unknown>;
@@ -94,8 +98,13 @@ function fromTokenizerJson(dir: string): Tokenizer {
   };
 }
 
-/** The tokenizer for a model directory (tokenizer.model and/or tokenizer.json). */
+/** The tokenizer for a model directory (tokenizer.model and/or tokenizer.json), with its files' hashes. */
 export function loadTokenizer(modelDir: string, opts: TokenizerOptions = {}): Tokenizer {
+  const tok = pickTokenizer(modelDir, opts);
+  return { ...tok, files: hashTokenizerFiles(modelDir, opts.hash) };
+}
+
+function pickTokenizer(modelDir: string, opts: TokenizerOptions): Omit<Tokenizer, 'files'> {
   const impl = opts.impl ?? 'auto';
   const modelFile = path.join(modelDir, 'tokenizer.model');
   const jsonFile = path.join(modelDir, 'tokenizer.json');
