@@ -9,6 +9,7 @@ import { openEmbedder } from '../experiments/setup.ts';
 import { loadTasks, runSts } from '../experiments/sts.ts';
 import { TASK_ORDER } from '../tasks/registry.ts';
 import { batchTokensFrom, nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
+import { checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, taskNames } from './guards.ts';
 
 interface StsArgs extends ModelArgs {
   tasks: string[];
@@ -40,20 +41,25 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     .option('pivot-prompt', { type: 'boolean', default: true, describe: "the prompt's tokens take part in pivot-spearman (--no-pivot-prompt: only the sentence's tokens)" })
     .option('group-size', { type: 'number', default: 100, describe: 'pairs per group for group-spearman' }) as never,
   handler: async (a) => {
-    const tasks = a.tasks.flatMap((t) => t.split(',')).filter(Boolean);
+    // Everything that can be checked without the weights is checked before they load.
+    checkDataDir(a['data-dir']);
+    const tasks = taskNames(a.tasks);
     const settings = settingsFrom(a);
-    const loaded = loadTasks(tasks, a['data-dir']);
-    const { embedder, loadSeconds, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet, verifyWeights: a['verify-weights'] });
-    const L = embedder.decoder.numLayers;
+    const L = preflightModel(a, settings).num_hidden_layers;
+    const billmStartIndex = startIndexFrom(a['billm-start-index'], L), nLayers = nLayersFrom(a['n-layers'], L);
     const pl = a['pivot-layer'];
     if (pl !== 'final' && !(/^\d+$/.test(pl) && Number(pl) <= L)) throw new UserError(`--pivot-layer ${pl}: 'final' or an integer 0..${L}`);
+    const groupSize = positiveInt('group-size', a['group-size']);
+    if (a.out !== undefined) checkOutputFile(a.out, '--out');
+    else checkWritableFolder('reports', '--out (default reports/)');
+    const loaded = loadTasks(tasks, a['data-dir']);
+    const { embedder, loadSeconds, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet, verifyWeights: a['verify-weights'] });
     const results = runSts(embedder, {
       pivot: { layer: pl === 'final' ? 'final' : Number(pl), includeBos: a['pivot-bos'], excludePrompt: !a['pivot-prompt'] },
-      tasks: loaded, dataDir: a['data-dir'], settings,
-      billmStartIndex: startIndexFrom(a['billm-start-index'], L), nLayers: nLayersFrom(a['n-layers'], L),
+      tasks: loaded, dataDir: a['data-dir'], settings, billmStartIndex, nLayers,
       cacheDir: a.cache ? a['cache-dir'] : null,
       batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), batchSize: positiveInt('batch-size', a['batch-size']),
-      label: a.label, sentenceStats: a['sentence-stats'], groupSize: positiveInt('group-size', a['group-size']), quiet: a.quiet, loadSeconds,
+      label: a.label, sentenceStats: a['sentence-stats'], groupSize, quiet: a.quiet, loadSeconds,
     });
     const out = a.out ?? join('reports', `sts-${results.label.replace(/[^\w.+-]+/g, '_')}.json`);
     mkdirSync(dirname(out), { recursive: true });

@@ -1,7 +1,7 @@
 // The `degrade` experiment: score every k of a layer sweep with a shared causal prefix, resumable.
 // Embeddings of each k go to the embedding cache batch by batch (a crash loses at most one batch),
 // and each finished k is a row of the results file, which a restart reads and skips.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { UserError } from '../errors.ts';
 import type { Embedder, RunOptions } from '../model/embedder.ts';
 import { planBatches, tokenizeAll } from '../model/embedder.ts';
@@ -67,9 +67,15 @@ function readExisting(path: string, o: DegradeOptions, identity: RunIdentity): D
   return prev.rows;
 }
 
+/** Temp file + rename: the file is the old or the new version, never half written; failures are one line. */
 export function writeAtomic(path: string, data: unknown): void {
-  writeFileSync(`${path}.tmp`, JSON.stringify(data, null, 1));
-  renameSync(`${path}.tmp`, path);
+  try {
+    writeFileSync(`${path}.tmp`, JSON.stringify(data, null, 1));
+    renameSync(`${path}.tmp`, path);
+  } catch (e) {
+    rmSync(`${path}.tmp`, { force: true });
+    throw new UserError(`${path}: cannot write the results (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); free space or pass another --out`);
+  }
 }
 
 export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {

@@ -6,7 +6,7 @@ import { packBatch, packBatchBillmCompat } from './batch.ts';
 import { Decoder } from './decoder.ts';
 import type { EmbeddingStore } from './embedding-cache.ts';
 import { applyPrompt, preprocess, type EmbedSettings } from './presets.ts';
-import type { LoadedModel, Tokenizer } from './types.ts';
+import type { LlamaConfig, LoadedModel, Tokenizer } from './types.ts';
 
 export interface RunOptions extends EmbedSettings {
   billmStartIndex: number | null;
@@ -66,7 +66,16 @@ export class Embedder {
   readonly decoder: Decoder;
 
   constructor(readonly model: LoadedModel, readonly tokenizer: Tokenizer, readonly backend: Backend) {
+    // Ids the embedding table lacks would fail mid-forward: refuse them now.
+    const V = model.config.vocab_size;
+    if (tokenizer.vocabSize > V)
+      throw new UserError(`the tokenizer (${tokenizer.description}) gives ids up to ${tokenizer.vocabSize - 1} but the model's embedding table has ${V} rows (vocab_size in ${model.dir}/config.json); use the model's own tokenizer files`);
     this.decoder = new Decoder(backend, model.config, model.weights);
+  }
+
+  /** Refuses settings the model cannot run: BiLLM mask-compat pads with pad_token_id, which must be a row of the table. */
+  checkSettings(s: EmbedSettings): void {
+    checkPadToken(this.model.config, s, this.model.dir);
   }
 
   get dim(): number {
@@ -79,6 +88,7 @@ export class Embedder {
 
   /** One vector per sentence, in input order. Duplicates are embedded once. */
   embed(sentences: readonly string[], o: RunOptions): Float32Array[] {
+    this.checkSettings(o);
     const unique = [...new Set(sentences)];
     // Mask-compat results depend on the batch, so they are never cached across runs.
     const cache = o.mask === 'billm' ? null : o.cache ?? null;
@@ -106,6 +116,14 @@ export class Embedder {
     if (o.mask === 'billm') return compatOut;
     return sentences.map((s) => fresh.get(s) ?? cache!.get(s)!);
   }
+}
+
+/** Under BiLLM mask-compat, pad_token_id (0 when unset) pads every batch: it must be below vocab_size. */
+export function checkPadToken(c: LlamaConfig, s: EmbedSettings, dir = '.'): void {
+  if (s.mask !== 'billm') return;
+  const pad = c.pad_token_id ?? 0;
+  if (pad >= c.vocab_size)
+    throw new UserError(`pad_token_id ${pad} is outside the vocabulary (${c.vocab_size} ids) in ${dir}/config.json, and --billm-mask-compat pads with it: fix pad_token_id or drop --billm-mask-compat`);
 }
 
 function checkFinite(vecs: readonly Float32Array[], texts: readonly string[]): void {

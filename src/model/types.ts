@@ -79,5 +79,7 @@ export interface Tokenizer {
   /** sha256 of every tokenizer file in the model directory (tokenizer.model, tokenizer.json, configs). */
   readonly files: Record<string, string>;
   readonly bosId: number;
+  /** Every id `encode` returns is below this (the embedding table needs at least this many rows). */
+  readonly vocabSize: number;
   encode(text: string): number[];
 }
