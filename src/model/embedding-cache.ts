@@ -223,11 +223,11 @@ export class EmbeddingCache implements EmbeddingStore {
   /** Appends the batch's new sentences to this process's segment in one write. */
   putBatch(texts: readonly string[], vecs: readonly Float32Array[]): void {
     const parts: Buffer[] = [];
-    const added: [string, Float32Array][] = [];
+    const added = new Map<string, Float32Array>();
     texts.forEach((t, i) => {
       const h = textHash(t);
       const hex = h.toString('hex');
-      if (this.rows.has(hex) || added.some(([x]) => x === hex)) return;
+      if (this.rows.has(hex) || added.has(hex)) return;
       const v = vecs[i];
       if (v.length !== this.dim) throw new Error(`EmbeddingCache: vector of ${v.length} values, expected ${this.dim}`);
       const rec = Buffer.alloc(this.recSize);
@@ -237,7 +237,7 @@ export class EmbeddingCache implements EmbeddingStore {
       bytes.copy(rec, 4 + HASH);
       this.check(h, rec.subarray(4 + HASH, 4 + HASH + 4 * this.dim)).copy(rec, 4 + HASH + 4 * this.dim);
       parts.push(rec);
-      added.push([hex, Float32Array.from(v)]);
+      added.set(hex, Float32Array.from(v));
     });
     if (!parts.length) return;
     if (this.fd === null) {

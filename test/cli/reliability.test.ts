@@ -3,6 +3,7 @@
 // before the long work starts.
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -105,7 +106,13 @@ test('D2: degrade resumes only a results file of the same sweep; any other ident
   const out = path.join(dir, 'sweep.json');
   const first = await bb([...SWEEP, '--model', M, '--out', out, '--no-cache']);
   t.is(first.code, 0, first.stderr);
-  const rows = JSON.parse(fs.readFileSync(out, 'utf8')).rows;
+  const results = JSON.parse(fs.readFileSync(out, 'utf8'));
+  const rows = results.rows;
+  // the results record every file's content hash and the identity they are resumed and merged by
+  const sha = (f: string) => createHash('sha256').update(fs.readFileSync(f)).digest('hex');
+  t.deepEqual(results.provenance.model.files, Object.fromEntries(['config.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json'].map((f) => [f, sha(path.join(M, f))])));
+  t.deepEqual(Object.keys(results.provenance.tokenizer.files), ['tokenizer.json', 'tokenizer.model', 'tokenizer_config.json']);
+  t.deepEqual(Object.keys(results.identity.parts), ['weights', 'adapter', 'tokenizer', 'backend', 'settings', 'tasks', 'data']);
   const cases: [string, string[], RegExp][] = [
     ['other weights, same dir name', ['--model', retrainedCopy(dir)], /the model weights or config\.json differ/],
     ['an adapter', ['--model', M, '--lora', fixture('tiny-lora')], /the LoRA adapter differ/],

@@ -155,3 +155,20 @@ test('files of the old format (<key>.f32 / <key>.idx) are ignored', (t) => {
   t.is(c.size, 0);
   t.false(c.has('s sentence 0'));
 });
+
+test("a segment still being written is never reported or repaired: its partial tail is a write in flight", (t) => {
+  const dir = tempDir(t);
+  const all = texts(10);
+  const writer = open(dir);
+  writer.putBatch(all.slice(0, 5), all.slice(0, 5).map(vecOf));
+  const seg = dataFiles(dir)[0];
+  const size = fs.statSync(seg).size;
+  // the first bytes of the next record, as another process would see them mid-write
+  fs.appendFileSync(seg, fs.readFileSync(seg).subarray(0, 40));
+  const notes: string[] = [];
+  const reader = open(dir, notes);
+  t.deepEqual(notes, []);
+  t.is(checkExact(t, reader, all), 5);
+  t.is(fs.statSync(seg).size, size + 40);
+  writer.close();
+});
