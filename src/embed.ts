@@ -1,7 +1,8 @@
 // Library entry: embed(sentences, options) without the CLI.
 import type { Pooling } from './backend/ops.ts';
 import { openEmbedder } from './experiments/setup.ts';
-import type { Embedder } from './model/embedder.ts';
+import { openEmbeddingCache } from './experiments/run-identity.ts';
+import type { Embedder, RunOptions } from './model/embedder.ts';
 import { presetStartIndex, resolveSettings, type EmbedSettings, type PreprocessName } from './model/presets.ts';
 import type { Tokenization } from './model/template.ts';
 
@@ -31,8 +32,10 @@ export async function embed(sentences: readonly string[], o: EmbedOptions): Prom
     mask: o.billmMaskCompat === undefined ? undefined : o.billmMaskCompat ? 'billm' : 'correct',
   });
   const e = o.embedder ?? openEmbedder({ model: o.model, lora: o.lora, device: o.device, quiet: true }).embedder;
-  return e.embed(sentences, {
-    ...settings, billmStartIndex: o.billmStartIndex === undefined ? presetStartIndex(o.preset ?? 'bellm-sts') : o.billmStartIndex, nLayers: o.nLayers ?? null,
-    cacheDir: o.cacheDir ?? null, batchTokens: o.batchTokens,
-  });
+  const run: RunOptions = {
+    ...settings, billmStartIndex: o.billmStartIndex === undefined ? presetStartIndex(o.preset ?? 'bellm-sts') : o.billmStartIndex,
+    nLayers: o.nLayers ?? null, batchTokens: o.batchTokens,
+  };
+  run.cache = openEmbeddingCache(e, run, o.cacheDir);
+  return e.embed(sentences, run);
 }

@@ -12,3 +12,5 @@ export { loadTokenizer } from './model/tokenizer.ts';
 export { openEmbedder } from './experiments/setup.ts';
 export { loadTasks, runSts } from './experiments/sts.ts';
 export { runDegrade } from './experiments/degrade.ts';
+export { runIdentity, identityDifference, embeddingKey, type RunIdentity, type RunIdentityInput } from './experiments/run-identity.ts';
+export { hashModelFiles, type ModelFiles } from './model/model-files.ts';

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { UserError } from '../errors.ts';
 import { formatStsTable } from '../eval/table.ts';
 import { runDegrade } from '../experiments/degrade.ts';
 import { parseLayers, parseShard, shardLayers, type SweepMode } from '../experiments/layers.ts';
@@ -9,6 +9,7 @@ import { openEmbedder } from '../experiments/setup.ts';
 import { loadTasks } from '../experiments/sts.ts';
 import { TASK_ORDER } from '../tasks/registry.ts';
 import { batchTokensFrom, settingsFrom, withModelOptions, type ModelArgs } from './model-options.ts';
+import { checkDataDir, checkOutputFile, preflightModel, taskNames } from './guards.ts';
 
 interface DegradeArgs extends ModelArgs {
   layers?: string;
@@ -30,20 +31,25 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
     .option('out', { type: 'string', describe: 'results file; an existing one is resumed (default reports/degrade-<label>.json)' })
     .option('label', { type: 'string', describe: 'configuration name in tables and figures' }) as never,
   handler: (a) => {
-    const tasks = a.tasks.flatMap((t) => t.split(',')).filter(Boolean);
+    // Everything that can be checked without the weights is checked before they load.
+    checkDataDir(a['data-dir']);
+    const tasks = taskNames(a.tasks);
     const settings = settingsFrom(a);
+    if (settings.mask === 'billm') throw new UserError('degrade does not support --billm-mask-compat (results would depend on batch composition)');
     const shard = a.shard ? parseShard(a.shard) : null;
-    const loaded = loadTasks(tasks, a['data-dir']);
-    const { embedder, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
-    const L = embedder.decoder.numLayers;
+    const config = preflightModel(a, settings);
+    const L = config.num_hidden_layers;
     const all = parseLayers(a.layers ?? (a.mode === 'truncate' ? `1..${L}` : `0..${L}`), L, a.mode);
     const layers = shardLayers(all, shard);
-    const label = a.label ?? `${embedder.model.dir.split('/').filter(Boolean).pop()}${embedder.model.lora ? '+lora' : ''}+${a.mode}`;
+    const modelName = a.model.split('/').filter(Boolean).pop();
+    const label = a.label ?? `${modelName}${a.lora ? '+lora' : ''}+${a.mode}`;
     const out = a.out ?? join('reports', `degrade-${label.replace(/[^\w.+-]+/g, '_')}${shard ? `.shard${shard.index}of${shard.count}` : ''}.json`);
-    mkdirSync(dirname(out), { recursive: true });
+    checkOutputFile(out, '--out');
+    const loaded = loadTasks(tasks, a['data-dir']);
+    const { embedder, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet, verifyWeights: a['verify-weights'] });
     const r = runDegrade(embedder, {
       tasks: loaded, dataDir: a['data-dir'], settings, mode: a.mode, layers, allLayers: all, shard, out,
-      cacheDir: a['cache-dir'], batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), label, quiet: a.quiet,
+      cacheDir: a.cache ? a['cache-dir'] : null, batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), label, quiet: a.quiet,
     });
     const rows = r.rows.map((row) => ({ label: `k=${row.k}`, scores: Object.fromEntries(row.tasks.map((t) => [t.label, t.main])) }));
     process.stdout.write(`${formatStsTable(rows, 'text', a.mode === 'truncate' ? 'layers' : 'causal')}\n`);

@@ -1,11 +1,14 @@
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, renameSync, rmSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { UserError } from '../errors.ts';
 import { progressBar } from '../experiments/progress.ts';
 import { openEmbedder } from '../experiments/setup.ts';
-import { countTruncated } from '../model/embedder.ts';
+import { openEmbeddingCache } from '../experiments/run-identity.ts';
+import { info, notice } from '../experiments/progress.ts';
+import { countTruncated, type RunOptions } from '../model/embedder.ts';
 import { pooledPositions, truncationRule } from '../model/template.ts';
-import { info } from '../experiments/progress.ts';
+import { firstInvalidUtf8Line } from '../tasks/text.ts';
+import { checkInputFile, checkOutputFile, preflightModel } from './guards.ts';
 import { batchTokensFrom, nLayersFrom, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 
 interface EmbedArgs extends ModelArgs {
@@ -26,32 +29,54 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
     .option('n-layers', { type: 'number', describe: 'keep only the first n layers' })
     .option('with-tokens', { type: 'boolean', default: false, describe: 'add "ids" (every input id, BOS/EOS included) and "pooledPositions" (0-based positions pooled) to each line' }) as never,
   handler: async (a) => {
-    let text: string;
-    try {
-      text = readFileSync(a.input, 'utf8');
-    } catch {
-      throw new UserError(`${a.input}: cannot read the input file (one sentence per line expected)`);
-    }
-    const sentences = text.split(/\r?\n/);
-    if (sentences.at(-1) === '') sentences.pop();
+    // Everything that can be checked without the weights is checked before they load.
+    checkInputFile(a.input, '--input');
+    const sentences = readSentences(a.input);
     const settings = settingsFrom(a);
-    const { embedder, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
-    const L = embedder.decoder.numLayers;
+    const L = preflightModel(a, settings).num_hidden_layers;
+    const billmStartIndex = startIndexFrom(a['billm-start-index'], L, a.preset), nLayers = nLayersFrom(a['n-layers'], L);
+    checkOutputFile(a.output, '--output');
+    const { embedder, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet, verifyWeights: a['verify-weights'] });
     const encoded = embedder.encode(sentences, settings); // template errors before the long work; reused by embed
     const truncated = countTruncated(encoded);
     if (truncated) info(a.quiet, `${truncated} of ${sentences.length} inputs were truncated (${truncationRule(settings.tokenize ?? 'whole', settings.maxLength)})`);
     const bar = progressBar('embedding', a.quiet);
-    const vecs = embedder.embed(sentences, {
-      ...settings, billmStartIndex: startIndexFrom(a['billm-start-index'], L, a.preset), nLayers: nLayersFrom(a['n-layers'], L),
-      cacheDir: a.cache ? a['cache-dir'] : null, batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens),
-      batchSize: a['batch-size'], onProgress: (d, n) => bar.update(d, n),
-    });
+    const run: RunOptions = {
+      ...settings, billmStartIndex, nLayers,
+      batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), batchSize: a['batch-size'], onProgress: (d, n) => bar.update(d, n),
+    };
+    run.cache = openEmbeddingCache(embedder, run, a.cache ? a['cache-dir'] : null, notice);
+    const vecs = embedder.embed(sentences, run);
     bar.stop();
-    const out = createWriteStream(a.output);
-    sentences.forEach((s, i) => {
-      const tokens = a['with-tokens'] ? { ids: encoded[i].ids, pooledPositions: pooledPositions(encoded[i], settings.pooling) } : {};
-      out.write(`${JSON.stringify({ text: s, embedding: Array.from(vecs[i]), ...tokens })}\n`);
-    });
-    await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
+    // Written to a temp file and renamed: a failed write never leaves a partial output behind.
+    const tmp = `${a.output}.tmp`;
+    try {
+      const out = createWriteStream(tmp);
+      const failed = new Promise<never>((_, rej) => out.on('error', rej));
+      sentences.forEach((s, i) => {
+        const tokens = a['with-tokens'] ? { ids: encoded[i].ids, pooledPositions: pooledPositions(encoded[i], settings.pooling) } : {};
+        out.write(`${JSON.stringify({ text: s, embedding: Array.from(vecs[i]), ...tokens })}\n`);
+      });
+      await Promise.race([failed, new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())))]);
+      renameSync(tmp, a.output);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw new UserError(`--output ${a.output}: writing failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); free space or pass another path`);
+    }
   },
 };
+
+/** One sentence per line of a strict UTF-8 file (\n or \r\n); invalid bytes are refused, naming the line. */
+export function readSentences(file: string): string[] {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new UserError(`--input ${file}: cannot read the input file (${(e as NodeJS.ErrnoException).code ?? 'error'}); one sentence per line expected`);
+  }
+  const line = firstInvalidUtf8Line(bytes);
+  if (line > 0) throw new UserError(`${file}:${line}: not valid UTF-8; save the file as UTF-8 (one sentence per line)`);
+  const sentences = bytes.toString('utf8').split(/\r?\n/);
+  if (sentences.at(-1) === '') sentences.pop();
+  return sentences;
+}

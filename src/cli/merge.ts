@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { writeAtomic } from '../experiments/degrade.ts';
 import { mergeDegrade } from '../experiments/merge.ts';
+import { checkOutputFile } from './guards.ts';
 
 interface MergeArgs { files: string[]; out: string }
 
@@ -11,6 +12,7 @@ export const mergeCommand: CommandModule<object, MergeArgs> = {
     .positional('files', { type: 'string', array: true, demandOption: true })
     .option('out', { type: 'string', demandOption: true, describe: 'merged results file' }) as never,
   handler: (a) => {
+    checkOutputFile(a.out, '--out');
     const merged = mergeDegrade(a.files);
     writeAtomic(a.out, merged);
     const missing = merged.layers.filter((k) => !merged.rows.some((r) => r.k === k));

@@ -19,6 +19,7 @@ export interface ModelArgs {
   device: string;
   'cache-dir': string;
   cache: boolean;
+  'verify-weights': boolean;
   'batch-tokens'?: number;
   'batch-size': number;
   quiet: boolean;
@@ -39,7 +40,8 @@ export function withModelOptions<T>(y: Argv<T>, defaultPreset: string) {
     .option('billm-mask-compat', { type: 'boolean', describe: "reproduce BiLLM's released masking (bidirectional layers attend to right padding, batch as given)" })
     .option('device', { type: 'string', default: 'auto', choices: ['auto', 'cpu', 'cuda'], describe: 'compute backend' })
     .option('cache-dir', { type: 'string', default: '.cache/bellm-bench', describe: 'embedding cache folder' })
-    .option('cache', { type: 'boolean', default: true, describe: 'use the embedding cache (--no-cache to disable)' })
+    .option('cache', { type: 'boolean', default: true, describe: 'use the embedding cache (--no-cache: nothing read from or written to --cache-dir)' })
+    .option('verify-weights', { type: 'boolean', default: false, describe: 're-hash every weight, adapter and tokenizer file instead of trusting the remembered hashes (see README, reliability)' })
     .option('batch-tokens', { type: 'number', describe: 'tokens per length-sorted batch (default: 2048 on CPU, planned from free memory on GPU)' })
     .option('batch-size', { type: 'number', default: 16, describe: 'sentences per batch with --billm-mask-compat (SentEval order)' });
 }
@@ -49,15 +51,10 @@ export function unescapeArg(v: string): string {
   return v.replace(/\\([nt\\])/g, (_, c: string) => (c === 'n' ? '\n' : c === 't' ? '\t' : '\\'));
 }
 
-/** Exactly one value: a repeated flag is an error, not a silent choice. */
-function single<T>(name: string, v: T | T[] | undefined): T | undefined {
-  if (Array.isArray(v)) throw new UserError(`--${name} is given ${v.length} times; give it once`);
-  return v;
-}
-
 export function settingsFrom(a: ModelArgs, presetName = a.preset): EmbedSettings & { preset: string } {
-  const prompt = single('prompt', a.prompt);
-  const instruction = single('instruction', a.instruction);
+  // A repeated --prompt/--instruction never gets here: src/cli/guards.ts refuses repeated options.
+  const prompt = a.prompt;
+  const instruction = a.instruction;
   return resolveSettings(presetName, {
     ...(prompt !== undefined ? { prompt: unescapeArg(prompt) } : {}),
     ...(instruction !== undefined ? { instruction: unescapeArg(instruction) } : {}),

@@ -6,6 +6,7 @@ import { loadResults } from '../report/load.ts';
 import { parseFormats, writeReport } from '../report/report.ts';
 import { tableToMarkdown } from '../report/markdown.ts';
 import { slug } from '../report/tables.ts';
+import { checkWritableFolder } from './guards.ts';
 
 interface ReportArgs {
   results: string[];
@@ -47,6 +48,7 @@ export const reportCommand: CommandModule<{ quiet: boolean }, ReportArgs> = {
     const loaded = files.map(loadResults);
     const name = argv.name ?? slug(basename(files[0]).replace(/\.json$/i, ''));
     const outDir = argv.out ?? `reports/${name}`;
+    checkWritableFolder(outDir, '--out');
     const { files: written, report } = await writeReport(loaded, outDir, {
       formats, comparePaper: argv['compare-paper'], bootstrap: argv.bootstrap, seed: argv.seed, baseline: argv.baseline,
       statistic: argv.statistic, perTask: argv['per-task'], title: argv.title,

@@ -10,6 +10,7 @@ import { defaultLabel, loadTasks, runSts } from '../experiments/sts.ts';
 import type { StsResults } from '../experiments/results.ts';
 import { TASK_ORDER } from '../tasks/registry.ts';
 import { batchTokensFrom, nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
+import { checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, taskNames } from './guards.ts';
 
 interface StsArgs extends ModelArgs {
   tasks: string[];
@@ -56,33 +57,39 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     .option('bootstrap', { type: 'number', default: 1000, describe: 'with several presets: paired-bootstrap resamples of each against the first' })
     .option('seed', { type: 'number', default: 1, describe: 'with several presets: bootstrap PRNG seed' }) as never,
   handler: async (a) => {
-    const tasks = a.tasks.flatMap((t) => t.split(',')).filter(Boolean);
+    // Everything that can be checked without the weights is checked before they load.
+    checkDataDir(a['data-dir']);
+    const tasks = taskNames(a.tasks);
     const presets = presetList(a.preset);
-    // Every preset's settings are checked before the model loads.
     const allSettings = presets.map((p) => settingsFrom(a, p));
-    if (presets.length > 1) {
+    const multi = presets.length > 1;
+    if (multi) {
       if (a.out?.endsWith('.json')) throw new UserError(`--out ${a.out}: with several presets --out names a folder (one results file per preset, plus the comparison)`);
       if (!(Number.isInteger(a.bootstrap) && a.bootstrap >= 1)) throw new UserError(`--bootstrap ${a.bootstrap}: give a positive number of resamples`);
       if (!Number.isInteger(a.seed)) throw new UserError(`--seed ${a.seed} is not an integer`);
     }
-    const loaded = loadTasks(tasks, a['data-dir']);
-    const { embedder, loadSeconds, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
-    const L = embedder.decoder.numLayers;
+    let L = 0;
+    for (const s of allSettings) L = preflightModel(a, s).num_hidden_layers;
+    const ks = presets.map((p) => startIndexFrom(a['billm-start-index'], L, p));
+    const nLayers = nLayersFrom(a['n-layers'], L);
     const pl = a['pivot-layer'];
     if (pl !== 'final' && !(/^\d+$/.test(pl) && Number(pl) <= L)) throw new UserError(`--pivot-layer ${pl}: 'final' or an integer 0..${L}`);
-    const multi = presets.length > 1;
+    const groupSize = positiveInt('group-size', a['group-size']);
+    if (a.out !== undefined && !multi) checkOutputFile(a.out, '--out');
+    else checkWritableFolder(a.out ?? 'reports', a.out !== undefined ? '--out' : '--out (default reports/)');
+    const loaded = loadTasks(tasks, a['data-dir']);
+    const { embedder, loadSeconds, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet, verifyWeights: a['verify-weights'] });
     const runs: StsResults[] = [];
     for (const [i, preset] of presets.entries()) {
-      const k = startIndexFrom(a['billm-start-index'], L, preset);
+      const k = ks[i];
       if (multi) info(a.quiet, `preset ${preset} (${i + 1} of ${presets.length})`);
       const results = runSts(embedder, {
         pivot: { layer: pl === 'final' ? 'final' : Number(pl), includeBos: a['pivot-bos'], excludePrompt: !a['pivot-prompt'] },
-        tasks: loaded, dataDir: a['data-dir'], settings: allSettings[i],
-        billmStartIndex: k, nLayers: nLayersFrom(a['n-layers'], L),
+        tasks: loaded, dataDir: a['data-dir'], settings: allSettings[i], billmStartIndex: k, nLayers,
         cacheDir: a.cache ? a['cache-dir'] : null,
         batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), batchSize: positiveInt('batch-size', a['batch-size']),
         label: multi ? (a.label ? `${a.label}+${preset}` : defaultLabel(embedder, k, preset)) : a.label,
-        sentenceStats: a['sentence-stats'], groupSize: positiveInt('group-size', a['group-size']), quiet: a.quiet, loadSeconds,
+        sentenceStats: a['sentence-stats'], groupSize, quiet: a.quiet, loadSeconds,
       });
       const out = multi ? join(a.out ?? 'reports', `sts-${fileSafe(results.label)}.json`) : a.out ?? join('reports', `sts-${fileSafe(results.label)}.json`);
       mkdirSync(dirname(out), { recursive: true });

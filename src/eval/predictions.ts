@@ -48,7 +48,8 @@ function parseCsv(text: string, file: string): number[] {
     if (header && i === 0) return [];
     if (row.length !== 1) throw new UserError(`${file}:${i + 1}: expected one column, found ${row.length}`);
     if (row[0] === '') throw new UserError(`${file}:${i + 1}: empty line (one score per scored pair, no gaps)`);
-    if (!isNumber(row[0])) throw new UserError(`${file}:${i + 1}: not a finite number: ${row[0].slice(0, 40)}`);
+    // 1e999 is a decimal number but not a finite one (Infinity), as JSONL already refuses
+    if (!isNumber(row[0]) || !Number.isFinite(Number(row[0]))) throw new UserError(`${file}:${i + 1}: not a finite number: ${row[0].slice(0, 40)}`);
     return [Number(row[0])];
   });
 }

@@ -1,22 +1,22 @@
 // The `degrade` experiment: score every k of a layer sweep with a shared causal prefix, resumable.
 // Embeddings of each k go to the embedding cache batch by batch (a crash loses at most one batch),
 // and each finished k is a row of the results file, which a restart reads and skips.
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { UserError } from '../errors.ts';
 import type { Embedder, RunOptions } from '../model/embedder.ts';
 import { countTruncated, planBatches } from '../model/embedder.ts';
 import { truncationRule } from '../model/template.ts';
-import { EmbeddingCache } from '../model/embedding-cache.ts';
 import type { EmbedSettings } from '../model/presets.ts';
 import { allSentences, type LoadedTask } from '../tasks/load.ts';
 import type { SweepMode } from './layers.ts';
-import { info, progressBar } from './progress.ts';
+import { info, notice, progressBar } from './progress.ts';
 import type { DegradeResults, DegradeRow, RunSettings } from './results.ts';
 import { stsTableRow } from '../eval/table.ts';
 import { scoreTask } from './score.ts';
 import { defaultLabel } from './sts.ts';
 import { sweepBatch, sweepCost } from './sweep.ts';
-import { provenance } from './setup.ts';
+import { dataChecksums, provenance } from './setup.ts';
+import { identityDifference, modelFilesOf, openEmbeddingStore, runIdentity, type RunIdentity } from './run-identity.ts';
 import { turningPoint } from './turning-point.ts';
 
 export interface DegradeOptions {
@@ -29,7 +29,8 @@ export interface DegradeOptions {
   allLayers: number[];            // the whole sweep (for the results file)
   shard: { index: number; count: number } | null;
   out: string;                    // results file, read on restart
-  cacheDir: string;
+  /** Embedding cache folder; null (`--no-cache`): the sweep's vectors live in memory only. */
+  cacheDir: string | null;
   batchTokens?: number;
   label?: string;
   quiet: boolean;
@@ -42,7 +43,13 @@ export function pointOptions(k: number, L: number, mode: SweepMode, s: EmbedSett
     : { ...s, billmStartIndex: k === L ? null : k, nLayers: null };
 }
 
-function readExisting(path: string, o: DegradeOptions): DegradeRow[] {
+/** The sweep's identity: model files, backend, settings + mode, tasks, task data. */
+export function degradeIdentity(e: Embedder, o: DegradeOptions, checksums: Record<string, string>): RunIdentity {
+  return runIdentity({ files: modelFilesOf(e), backend: e.backend.name, settings: { ...settingsOf(o), mode: o.mode }, tasks: o.tasks.map((t) => t.spec.name), data: checksums });
+}
+
+/** Rows of an existing results file, only when it is the same sweep (full identity); else refuse. */
+function readExisting(path: string, o: DegradeOptions, identity: RunIdentity): DegradeRow[] {
   if (!existsSync(path)) return [];
   let prev: DegradeResults;
   try {
@@ -50,16 +57,26 @@ function readExisting(path: string, o: DegradeOptions): DegradeRow[] {
   } catch {
     throw new UserError(`${path} exists but is not a readable results file: move it away or pass another --out`);
   }
-  const sorted = (x: object) => JSON.stringify(Object.entries(x).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)));
-  if (prev.kind !== 'degrade' || prev.mode !== o.mode || sorted(prev.settings ?? {}) !== sorted(settingsOf(o))) {
-    throw new UserError(`${path} holds a different experiment (kind, mode or settings differ): pass another --out to start a new sweep`);
+  if (prev === null || typeof prev !== 'object' || prev.kind !== 'degrade' || !Array.isArray(prev.rows)) {
+    throw new UserError(`${path} is not a degrade results file: pass another --out to start a new sweep`);
   }
+  const diff = identityDifference(
+    { identity: prev.identity, settings: prev.settings && { ...prev.settings, mode: prev.mode }, tasks: prev.rows[0]?.tasks?.map((t) => t.task) },
+    { identity, settings: { ...settingsOf(o), mode: o.mode }, tasks: o.tasks.map((t) => t.spec.name) },
+  );
+  if (diff) throw new UserError(`${path} holds another sweep, not resumed: ${diff}; pass another --out (or move that file away) to start a new sweep`);
   return prev.rows;
 }
 
+/** Temp file + rename: the file is the old or the new version, never half written; failures are one line. */
 export function writeAtomic(path: string, data: unknown): void {
-  writeFileSync(`${path}.tmp`, JSON.stringify(data, null, 1));
-  renameSync(`${path}.tmp`, path);
+  try {
+    writeFileSync(`${path}.tmp`, JSON.stringify(data, null, 1));
+    renameSync(`${path}.tmp`, path);
+  } catch (e) {
+    rmSync(`${path}.tmp`, { force: true });
+    throw new UserError(`${path}: cannot write the results (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); free space or pass another --out`);
+  }
 }
 
 export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
@@ -67,15 +84,14 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
   const L = e.decoder.numLayers;
   const tasks = o.tasks;
   const sentences = [...new Set(tasks.flatMap((t) => allSentences(t)))];
-  const rows = readExisting(o.out, o).filter((r) => o.layers.includes(r.k));
+  const checksums = dataChecksums(o.dataDir, tasks.map((t) => t.spec));
+  const identity = degradeIdentity(e, o, checksums);
+  const rows = readExisting(o.out, o, identity).filter((r) => o.layers.includes(r.k));
   const done = new Set(rows.map((r) => r.k));
   const todo = o.layers.filter((k) => !done.has(k));
   if (done.size) info(o.quiet, `resuming ${o.out}: k = ${[...done].join(',')} already done`);
 
-  const caches = new Map(todo.map((k) => {
-    const { key, meta } = e.cacheKey(pointOptions(k, L, o.mode, o.settings));
-    return [k, new EmbeddingCache(o.cacheDir, key, e.dim, meta)];
-  }));
+  const caches = new Map(todo.map((k) => [k, openEmbeddingStore(e, pointOptions(k, L, o.mode, o.settings), o.cacheDir, notice)]));
   const enc = e.encode(sentences, o.settings);
   const truncated = countTruncated(enc);
   const rule = truncationRule(o.settings.tokenize ?? 'whole', o.settings.maxLength);
@@ -108,8 +124,9 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
     kind: 'degrade',
     label: o.label ?? defaultLabel(e, null, o.mode),
     mode: o.mode,
-    provenance: provenance(e, o.dataDir, tasks.map((t) => t.spec)),
+    provenance: provenance(e, o.dataDir, tasks.map((t) => t.spec), checksums),
     settings: settingsOf(o),
+    identity,
     layers: o.allLayers,
     rows: [...rows].sort((a, b) => a.k - b.k),
     turningPoint: { largestDrop: null, changePoint: null },
@@ -128,7 +145,8 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
   return final;
 }
 
-function settingsOf(o: DegradeOptions): RunSettings {
+/** Every resolved embed setting (spread, so settings added later are recorded and compared too). */
+function settingsOf(o: Pick<DegradeOptions, 'settings'>): RunSettings {
   return { ...o.settings, billmStartIndex: null, nLayers: null };
 }
 

@@ -10,9 +10,13 @@ export function parseLayers(spec: string, numLayers: number, mode: SweepMode): n
   const out = new Set<number>();
   const parts = spec.split(',').map((p) => p.trim());
   if (spec.trim() === '' || parts.some((p) => p === '')) throw new UserError(`${where} is empty: give a range like 0..${numLayers} or a list like 0,8,16`);
+  const meaning = mode === 'truncate' ? 'layers kept' : 'leading causal layers';
+  // Each end is checked against the model depth before a range is expanded (no huge loops).
   const int = (s: string): number => {
     if (!/^\d+$/.test(s)) throw new UserError(`${where}: "${s}" is not a non-negative integer`);
-    return Number(s);
+    const n = Number(s);
+    if (n < min || n > numLayers) throw new UserError(`${where}: ${s.replace(/^0+(?=\d)/, '')} is outside ${min}..${numLayers} (${meaning}; the model has ${numLayers} layers)`);
+    return n;
   };
   for (const p of parts) {
     const m = p.split('..');
@@ -22,14 +26,7 @@ export function parseLayers(spec: string, numLayers: number, mode: SweepMode): n
     if (b < a) throw new UserError(`${where}: range ${p} is reversed; write ${b}..${a}`);
     for (let k = a; k <= b; k++) out.add(k);
   }
-  const ks = [...out].sort((x, y) => x - y);
-  const top = ks[ks.length - 1];
-  const bad = ks.find((k) => k < min) ?? (top > numLayers ? top : undefined);
-  if (bad !== undefined) {
-    const meaning = mode === 'truncate' ? 'layers kept' : 'leading causal layers';
-    throw new UserError(`${where}: ${bad} is outside ${min}..${numLayers} (${meaning}; the model has ${numLayers} layers)`);
-  }
-  return ks;
+  return [...out].sort((x, y) => x - y);
 }
 
 /** `--shard i/n` (1-based i): every n-th k starting at the i-th, so shards get a similar mix. */

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.ts';
 import { finish } from './degrade.ts';
 import type { DegradeResults } from './results.ts';
+import { identityDifference } from './run-identity.ts';
 
 export function mergeDegrade(files: readonly string[]): DegradeResults {
   if (files.length === 0) throw new UserError('merge: name the shard results files to join');
@@ -13,14 +14,17 @@ export function mergeDegrade(files: readonly string[]): DegradeResults {
     } catch (e) {
       throw new UserError(`${f}: not a readable results file (${(e as Error).message.split('\n')[0]})`);
     }
-    if (r.kind !== 'degrade') throw new UserError(`${f}: not a degrade results file (kind ${String(r.kind)})`);
+    if (r === null || typeof r !== 'object' || r.kind !== 'degrade' || !Array.isArray(r.rows)) throw new UserError(`${f}: not a degrade results file (kind ${String(r?.kind)})`);
     return { f, r };
   });
   const first = parts[0];
-  const same = (r: DegradeResults) => JSON.stringify([r.mode, r.settings, r.provenance.model.fingerprint, r.provenance.adapter?.sha256 ?? null, r.layers]);
+  const ctx = (r: DegradeResults) => ({ identity: r.identity, settings: r.settings && { ...r.settings, mode: r.mode }, tasks: r.rows[0]?.tasks?.map((t) => t.task) });
   const seen = new Map<number, string>();
   for (const { f, r } of parts) {
-    if (same(r) !== same(first.r)) throw new UserError(`${f}: a different sweep than ${first.f} (model, adapter, mode, settings or layers differ)`);
+    // The full identity: weights, adapter and tokenizer bytes, backend, settings + mode, tasks, task data.
+    const diff = identityDifference(ctx(r), ctx(first.r));
+    if (diff) throw new UserError(`${f}: not a shard of the same sweep as ${first.f}: ${diff}`);
+    if (JSON.stringify(r.layers) !== JSON.stringify(first.r.layers)) throw new UserError(`${f}: not a shard of the same sweep as ${first.f}: the requested layers differ`);
     for (const row of r.rows) {
       if (seen.has(row.k)) throw new UserError(`${f}: k=${row.k} is also in ${seen.get(row.k)}`);
       seen.set(row.k, f);

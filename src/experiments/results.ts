@@ -1,5 +1,6 @@
 // The results files written by `sts` and `degrade` and read by `report` (which never recomputes).
 import type { CorrelationPair, SubsetScore } from '../eval/sts.ts';
+import type { RunIdentity } from './run-identity.ts';
 
 export type { CorrelationPair, SubsetScore };
 
@@ -16,6 +17,7 @@ export interface TaskResult {
   pairs?: { subset: string; gold: number; pred: number }[];
 }
 
+/** The resolved settings (every key of the embed settings, spread, plus the layer options). */
 export interface RunSettings {
   preset: string;
   preprocess: string;
@@ -27,6 +29,8 @@ export interface RunSettings {
   nLayers: number | null;
   tokenize?: string;              // 'pieces'; absent = 'whole' (src/model/template.ts)
   instruction?: string;           // what {instruction} stood for; absent when the template has none
+  /** Sentences per batch: recorded only under BiLLM mask-compat, where it changes the numbers. */
+  batchSize?: number;
 }
 
 /** How many embedded inputs lost tokens to maxLength, and by which rule. */
@@ -40,9 +44,10 @@ export interface Provenance {
   tool: { name: 'bellm-bench'; version: string };
   software: Record<string, string>; // node, platform, backend
   createdAt: string;
-  model: { dir: string; fingerprint: string; config: Record<string, unknown> };
-  adapter: Record<string, unknown> | null;
-  tokenizer: { description: string; fingerprint: string };
+  /** `files`: sha256 of config.json and every tensor file; `fingerprint`: one digest over them. */
+  model: { dir: string; fingerprint: string; files?: Record<string, string>; config: Record<string, unknown> };
+  adapter: Record<string, unknown> | null;   // LoraInfo, with `files` (sha256 of config and weights)
+  tokenizer: { description: string; fingerprint: string; files?: Record<string, string> };
   data: { dir: string; checksums: Record<string, string> };
   backend: string;
 }
@@ -61,6 +66,8 @@ export interface StsResults {
   label: string;                  // configuration name used in reports
   provenance: Provenance;
   settings: RunSettings;
+  /** What must match for results to be reused (src/experiments/run-identity.ts); absent in old files. */
+  identity?: RunIdentity;
   tasks: TaskResult[];            // in table order
   /** Table row: label -> Spearman x100 rounded to 2 decimals, plus 'Avg'. */
   table: Record<string, number>;
@@ -88,6 +95,8 @@ export interface DegradeResults {
   mode: 'bidirectional' | 'truncate';
   provenance: Provenance;
   settings: RunSettings;
+  /** Of the sweep (settings + mode); resume and merge require it to match. Absent in old files. */
+  identity?: RunIdentity;
   layers: number[];               // requested k values
   rows: DegradeRow[];             // finished k values, ascending
   turningPoint: TurningPoint;

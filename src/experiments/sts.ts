@@ -11,10 +11,11 @@ import { stsTableRow } from '../eval/table.ts';
 import { scoreTask } from './score.ts';
 import { pivotSpearmanStat } from './sentence-stats.ts';
 import { GROUP_SPEARMAN_DEFINITION, groupSpearman } from '../eval/sentence-level.ts';
-import { provenance } from './setup.ts';
+import { dataChecksums, provenance } from './setup.ts';
+import { modelFilesOf, openEmbeddingCache, runIdentity } from './run-identity.ts';
 import { countTruncated } from '../model/embedder.ts';
 import { truncationRule } from '../model/template.ts';
-import { info } from './progress.ts';
+import { info, notice } from './progress.ts';
 
 export interface StsOptions {
   /** Loaded before the model, so bad task names or missing files fail fast. */
@@ -75,12 +76,21 @@ function embedCompat(e: Embedder, tasks: readonly LoadedTask[], run: RunOptions)
   return (t) => (s) => per.get(t)!.get(s)!;
 }
 
+/** The recorded settings: every resolved embed setting (spread, so new ones are kept) and the layer options. */
+export function stsSettings(o: Pick<StsOptions, 'settings' | 'billmStartIndex' | 'nLayers' | 'batchSize'>): RunSettings {
+  return {
+    ...o.settings, billmStartIndex: o.billmStartIndex, nLayers: o.nLayers,
+    ...(o.settings.mask === 'billm' ? { batchSize: o.batchSize ?? 16 } : {}),
+  };
+}
+
 export function runSts(e: Embedder, o: StsOptions): StsResults {
   const tasks = o.tasks;
   const run: RunOptions = {
-    ...o.settings, billmStartIndex: o.billmStartIndex, nLayers: o.nLayers, cacheDir: o.cacheDir,
+    ...o.settings, billmStartIndex: o.billmStartIndex, nLayers: o.nLayers,
     batchTokens: o.batchTokens, batchSize: o.batchSize,
   };
+  run.cache = openEmbeddingCache(e, run, o.cacheDir, notice);
   const sentences = [...new Set(tasks.flatMap((t) => allSentences(t)))];
   // Tokenized up front (the embedder reuses it): bad templates fail before the long work, and
   // truncation is counted over every input, cached or not.
@@ -100,13 +110,14 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
   bar.stop();
   const embedSeconds = (performance.now() - t0) / 1000;
   const results = tasks.map((t) => scoreTask(t, lookup(t)));
-  // Every resolved setting is recorded (a setting added later included).
-  const settings: RunSettings = { ...o.settings, billmStartIndex: o.billmStartIndex, nLayers: o.nLayers };
+  const settings = stsSettings(o);
+  const checksums = dataChecksums(o.dataDir, tasks.map((t) => t.spec));
   const out: StsResults = {
     kind: 'sts',
     label: o.label ?? defaultLabel(e, o.billmStartIndex),
-    provenance: provenance(e, o.dataDir, tasks.map((t) => t.spec)),
+    provenance: provenance(e, o.dataDir, tasks.map((t) => t.spec), checksums),
     settings,
+    identity: runIdentity({ files: modelFilesOf(e), backend: e.backend.name, settings, tasks: tasks.map((t) => t.spec.name), data: checksums }),
     tasks: results,
     table: stsTableRow(results),
     timings: { loadSeconds: o.loadSeconds ?? 0, embedSeconds, sentences: sentences.length, sentencesPerSecond: sentences.length / embedSeconds },

@@ -1,7 +1,6 @@
 // A Hugging Face checkpoint directory: one model.safetensors, or shards listed in
 // model.safetensors.index.json (weight_map: tensor name -> shard file). Headers only; tensors are
 // read on demand. Also: the tensor names and shapes a LLaMA-family config implies.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.ts';
@@ -57,16 +56,11 @@ function readJson(file: string): unknown {
 /** The safetensors files of one checkpoint directory, seen as one tensor source. */
 export class Checkpoint implements TensorSource {
   private readonly where = new Map<string, SafetensorsFile>(); // tensor name -> file holding it
-  /** sha256 over each file's name, size and JSON header: cheap identity for caches and results. */
-  readonly fingerprint: string;
+  // Identity is the content hash of every file (model-files.ts), never the headers: a retrained
+  // checkpoint has the same headers.
 
   private constructor(readonly path: string, readonly files: SafetensorsFile[]) {
-    const h = crypto.createHash('sha256');
-    for (const f of files) {
-      for (const n of f.names()) this.where.set(n, f);
-      h.update(`${f.name}\0${f.size}\0`).update(f.header);
-    }
-    this.fingerprint = h.digest('hex');
+    for (const f of files) for (const n of f.names()) this.where.set(n, f);
   }
 
   static open(dir: string): Checkpoint {
@@ -136,6 +130,14 @@ export class Checkpoint implements TensorSource {
 
   /** Check presence and shape of every tensor the first `nLayers` layers need, before reading any. */
   validate(c: LlamaConfig, nLayers = c.num_hidden_layers): void {
+    // Layers beyond config.json's depth would be dropped silently: the config is not this checkpoint's.
+    let deepest = -1;
+    for (const n of this.where.keys()) {
+      const m = /^(?:model\.)?layers\.(\d+)\./.exec(n);
+      if (m) deepest = Math.max(deepest, Number(m[1]));
+    }
+    if (deepest >= c.num_hidden_layers)
+      throw new UserError(`the checkpoint in ${this.path} holds tensors of layer ${deepest} but config.json says num_hidden_layers ${c.num_hidden_layers}; is config.json from another model?`);
     const bad: string[] = [];
     for (const { name, shape } of neededTensors(c, nLayers)) {
       const file = this.fileOf(name);

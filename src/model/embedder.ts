@@ -1,14 +1,13 @@
 // Sentences -> embeddings: preprocessing, prompt template, tokenization, length-sorted varlen batches,
 // the decoder forward, pooling (over the template's span), and the on-disk cache.
-import { createHash } from 'node:crypto';
 import type { Backend, PackedBatch } from '../backend/ops.ts';
 import { UserError } from '../errors.ts';
 import { packBatch, packBatchBillmCompat } from './batch.ts';
 import { Decoder } from './decoder.ts';
-import { EmbeddingCache } from './embedding-cache.ts';
+import type { EmbeddingStore } from './embedding-cache.ts';
 import { applyPrompt, preprocess, type EmbedSettings } from './presets.ts';
 import { encodeWithTemplate, parseTemplate, type Encoded, type EncodeRule, type Span } from './template.ts';
-import type { LoadedModel, Tokenizer } from './types.ts';
+import type { LlamaConfig, LoadedModel, Tokenizer } from './types.ts';
 
 export interface RunOptions extends EmbedSettings {
   billmStartIndex: number | null;
@@ -17,12 +16,14 @@ export interface RunOptions extends EmbedSettings {
   batchTokens?: number;
   /** Sequences per batch in BiLLM mask-compat mode, where the batch is taken as given. */
   batchSize?: number;
-  cacheDir?: string | null;
+  /**
+   * Where vectors are reused from and stored: open it with src/experiments/run-identity.ts
+   * (`openEmbeddingCache`), whose key covers the model files, backend and these options. Ignored under
+   * BiLLM mask-compat, whose vectors depend on the batch.
+   */
+  cache?: EmbeddingStore | null;
   onProgress?: (done: number, total: number) => void;
 }
-
-/** RunOptions members that only steer the work, never the numbers (left out of cache keys). */
-const RUNTIME_OPTIONS = new Set(['batchTokens', 'batchSize', 'cacheDir', 'onProgress', 'preset']);
 
 /** The text a sentence becomes before tokenization (a template with only {text} placeholders). */
 export function promptText(sentence: string, s: EmbedSettings): string {
@@ -83,7 +84,16 @@ export class Embedder {
   private memo: { key: string; rule: EncodeRule; map: Map<string, Encoded> } | null = null;
 
   constructor(readonly model: LoadedModel, readonly tokenizer: Tokenizer, readonly backend: Backend) {
+    // Ids the embedding table lacks would fail mid-forward: refuse them now.
+    const V = model.config.vocab_size;
+    if (tokenizer.vocabSize > V)
+      throw new UserError(`the tokenizer (${tokenizer.description}) gives ids up to ${tokenizer.vocabSize - 1} but the model's embedding table has ${V} rows (vocab_size in ${model.dir}/config.json); use the model's own tokenizer files`);
     this.decoder = new Decoder(backend, model.config, model.weights);
+  }
+
+  /** Refuses settings the model cannot run: BiLLM mask-compat pads with pad_token_id, which must be a row of the table. */
+  checkSettings(s: EmbedSettings): void {
+    checkPadToken(this.model.config, s, this.model.dir);
   }
 
   get dim(): number {
@@ -110,29 +120,12 @@ export class Embedder {
     });
   }
 
-  /**
-   * Everything that changes an embedding, as a stable cache key: the weights, adapter, tokenizer,
-   * backend and every setting of the run (any setting added later included; runtime options and
-   * the preset's name are not settings).
-   */
-  cacheKey(o: RunOptions): { key: string; meta: unknown } {
-    const settings = Object.fromEntries(Object.entries({ ...o, nLayers: o.nLayers ?? null })
-      .filter(([k, v]) => !RUNTIME_OPTIONS.has(k) && v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    const meta = {
-      model: this.model.fingerprint, lora: this.model.lora?.sha256 ?? null, loraScale: this.model.lora?.scale ?? null,
-      tokenizer: this.tokenizer.fingerprint, backend: this.backend.name,
-      ...settings,
-    };
-    return { key: createHash('sha256').update(JSON.stringify(meta)).digest('hex').slice(0, 24), meta };
-  }
-
   /** One vector per sentence, in input order. Duplicates are embedded once. */
   embed(sentences: readonly string[], o: RunOptions): Float32Array[] {
+    this.checkSettings(o);
     const unique = [...new Set(sentences)];
     // Mask-compat results depend on the batch, so they are never cached across runs.
-    const useCache = o.cacheDir && o.mask !== 'billm';
-    const { key, meta } = this.cacheKey(o);
-    const cache = useCache ? new EmbeddingCache(o.cacheDir!, key, this.dim, meta) : null;
+    const cache = o.mask === 'billm' ? null : o.cache ?? null;
     const todo = o.mask === 'billm' ? [...sentences] : unique.filter((s) => !cache?.has(s));
     const fresh = new Map<string, Float32Array>();
     const enc = this.encode(todo, o);
@@ -157,6 +150,14 @@ export class Embedder {
     if (o.mask === 'billm') return compatOut;
     return sentences.map((s) => fresh.get(s) ?? cache!.get(s)!);
   }
+}
+
+/** Under BiLLM mask-compat, pad_token_id (0 when unset) pads every batch: it must be below vocab_size. */
+export function checkPadToken(c: LlamaConfig, s: EmbedSettings, dir = '.'): void {
+  if (s.mask !== 'billm') return;
+  const pad = c.pad_token_id ?? 0;
+  if (pad >= c.vocab_size)
+    throw new UserError(`pad_token_id ${pad} is outside the vocabulary (${c.vocab_size} ids) in ${dir}/config.json, and --billm-mask-compat pads with it: fix pad_token_id or drop --billm-mask-compat`);
 }
 
 function checkFinite(vecs: readonly Float32Array[], texts: readonly string[]): void {

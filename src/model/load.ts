@@ -6,6 +6,8 @@ import { UserError } from '../errors.ts';
 import { Checkpoint, LINEAR_MODULES, linearPath, linearShape, neededTensors } from './checkpoint.ts';
 import { readConfig } from './config.ts';
 import { firstNonFinite } from './dtype.ts';
+import { digestOfHashes, type HashOptions } from './file-hash.ts';
+import { hashAdapterFiles, hashWeightFiles } from './model-files.ts';
 import { loraInfo, mergeLora, openAdapter, type Adapter, type LoraPair } from './lora.ts';
 import type { TensorSource } from './safetensors.ts';
 import type { LayerWeights, LoadedModel, Matrix } from './types.ts';
@@ -32,6 +34,11 @@ export interface LoadOptions {
    * Every access reads the file again: read `data` once per upload.
    */
   stream?: boolean;
+  /**
+   * Content hashes of the weight and adapter files (the model's identity for caches and results):
+   * memoized per file, `verify` re-reads them (see file-hash.ts).
+   */
+  hash?: HashOptions;
 }
 
 type MergeFn = (w: Matrix, a: Float32Array, b: Float32Array, r: number, scale: number) => void;
@@ -61,6 +68,9 @@ export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
   const ckpt = Checkpoint.open(dir);
   ckpt.validate(config, n);
   const adapter: Adapter | null = opts.lora ? openAdapter(opts.lora, config) : null;
+  // Identity: every byte of the weights, config and adapter (after validation, so bad files fail first).
+  const files = hashWeightFiles(dir, opts.hash);
+  const adapterFiles = opts.lora ? hashAdapterFiles(opts.lora, opts.hash) : undefined;
   const pairOf = new Map<string, LoraPair>((adapter?.pairs ?? []).map((p) => [p.module, p]));
   const [merge, mergeName] = adapter ? pickMerge(opts.loraMerge ?? 'auto') : [mergeLora, ''];
 
@@ -105,8 +115,8 @@ export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
   }
   const norm = vec('model.norm.weight'); // [H]
 
-  const lora = adapter ? loraInfo(adapter, merged) : null;
+  const lora = adapter ? loraInfo(adapter, merged, adapterFiles) : null;
   if (lora)
     opts.log?.(`merged LoRA ${lora.dir} (${lora.format}, r=${lora.r}, alpha=${lora.lora_alpha}, scale=${lora.scale}) into ${merged} tensors with ${mergeName}${opts.stream ? ' (as each weight is uploaded)' : ''}`);
-  return { dir, config, weights: { embed_tokens, layers, norm }, lora, fingerprint: ckpt.fingerprint };
+  return { dir, config, weights: { embed_tokens, layers, norm }, lora, files, fingerprint: digestOfHashes(files) };
 }

@@ -23,6 +23,10 @@ export interface AdapterConfig {
   target_modules: string[] | string | null;   // list of names/suffixes, or one regex (re.fullmatch)
   rank_pattern: Record<string, number>;
   alpha_pattern: Record<string, number>;
+  /** PEFT's module selection beyond target_modules (see peftSelects). */
+  layers_to_transform: number | number[] | null;
+  layers_pattern: string | string[] | null;
+  exclude_modules: string | string[] | null;
 }
 
 /** One adapted linear: its A/B keys and effective rank and scale. */
@@ -101,7 +105,19 @@ export function normalizeAdapterConfig(raw: Record<string, unknown>, file = ADAP
     for (const [k, v] of Object.entries(p)) if (typeof v !== 'number' || !(v > 0)) throw fail(`${key}[${k}] must be a positive number`);
     return p as Record<string, number>;
   };
-  return { r: r as number, lora_alpha: alpha, use_rslora: raw.use_rslora === true, target_modules: tm as AdapterConfig['target_modules'], rank_pattern: pattern('rank_pattern'), alpha_pattern: pattern('alpha_pattern') };
+  const lt = raw.layers_to_transform ?? null;
+  const nonNeg = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+  if (lt !== null && !nonNeg(lt) && !(Array.isArray(lt) && lt.every(nonNeg))) throw fail(`layers_to_transform must be a layer index or a list of them, got ${JSON.stringify(lt)}`);
+  const strs = (key: string): string | string[] | null => {
+    const v = raw[key] ?? null;
+    if (v !== null && typeof v !== 'string' && !(Array.isArray(v) && v.every((x) => typeof x === 'string'))) throw fail(`${key} must be a name, a list of names or a regex string, got ${JSON.stringify(v)}`);
+    return v as string | string[] | null;
+  };
+  return {
+    r: r as number, lora_alpha: alpha, use_rslora: raw.use_rslora === true, target_modules: tm as AdapterConfig['target_modules'],
+    rank_pattern: pattern('rank_pattern'), alpha_pattern: pattern('alpha_pattern'),
+    layers_to_transform: lt as number | number[] | null, layers_pattern: strs('layers_pattern'), exclude_modules: strs('exclude_modules'),
+  };
 }
 
 /** PEFT's get_pattern_key: the first pattern p (insertion order) with re.match(rf"(.*\.)?({p})$", module). */
@@ -129,6 +145,38 @@ export function isTargeted(tm: AdapterConfig['target_modules'], module: string):
     }
   }
   return tm.some((t) => module === t || module.endsWith(`.${t}`));
+}
+
+const fullMatch = (re: string, s: string, key: string): boolean => {
+  try {
+    return new RegExp(`^(?:${re})$`).test(s);
+  } catch {
+    throw new UserError(`${ADAPTER_CONFIG}: ${key} ${JSON.stringify(re)} is not a regular expression JavaScript understands`);
+  }
+};
+
+/**
+ * Would PEFT put a LoRA layer on this module? Its check_target_module_exists rule: exclude_modules
+ * first (a regex string: full match; a list: the name or a `.name` suffix); then target_modules (a regex
+ * string: full match, no layer filter; the exact module name: selected; otherwise a `.name` suffix,
+ * filtered by layers_to_transform (an index or a non-empty list) with the layer index found after
+ * layers_pattern (any `.<word>.<n>.` when unset)).
+ */
+export function peftSelects(c: AdapterConfig, module: string): boolean {
+  const ex = c.exclude_modules;
+  if (ex !== null && (typeof ex === 'string' ? ex !== '' && fullMatch(ex, module, 'exclude_modules') : ex.some((e) => module === e || module.endsWith(`.${e}`)))) return false;
+  const tm = c.target_modules;
+  if (tm === null || typeof tm === 'string') return isTargeted(tm, module);
+  if (tm.includes(module)) return true;
+  if (!tm.some((t) => module.endsWith(`.${t}`))) return false;
+  const lt = c.layers_to_transform;
+  if (lt === null || (Array.isArray(lt) && lt.length === 0)) return true;
+  const patterns = c.layers_pattern === null || c.layers_pattern.length === 0 ? ['[^.]*'] : typeof c.layers_pattern === 'string' ? [c.layers_pattern] : c.layers_pattern;
+  for (const p of patterns) {
+    const m = new RegExp(`^.*\\.${p}\\.(\\d+)\\.`).exec(module);
+    if (m) return typeof lt === 'number' ? Number(m[1]) === lt : lt.includes(Number(m[1]));
+  }
+  return false;
 }
 
 export function loraScale(alpha: number, r: number, rslora: boolean): number {
@@ -172,6 +220,11 @@ export function openAdapter(dir: string, base: LlamaConfig): Adapter {
     if (!A || !B) throw new UserError(`adapter module ${module} in ${where} has lora_${A ? 'A' : 'B'} but no lora_${A ? 'B' : 'A'}; the file is incomplete`);
     if (!isTargeted(config.target_modules, module))
       throw new UserError(`adapter module ${module} in ${where} is not selected by target_modules ${JSON.stringify(config.target_modules)} in ${ADAPTER_CONFIG}`);
+    // PEFT would not adapt this module, so it would never apply these weights: an inconsistent adapter.
+    if (!peftSelects(config, module)) {
+      const rule = !peftSelects({ ...config, layers_to_transform: null }, module) ? `exclude_modules ${JSON.stringify(config.exclude_modules)}` : `layers_to_transform ${JSON.stringify(config.layers_to_transform)}${config.layers_pattern ? ` (layers_pattern ${JSON.stringify(config.layers_pattern)})` : ''}`;
+      throw new UserError(`adapter module ${module} in ${where} is excluded by ${rule} in ${ADAPTER_CONFIG}, so PEFT would not apply its weights; fix ${ADAPTER_CONFIG} or the adapter file`);
+    }
     const layer = Number(lm[1]);
     if (layer >= base.num_hidden_layers)
       throw new UserError(`adapter key ${A} targets layer ${layer} but the base model has ${base.num_hidden_layers} layers; adapter for another model?`);
@@ -223,8 +276,12 @@ export function sha256File(file: string): string {
   return h.digest('hex');
 }
 
-/** What a merge did, for logs and result files. `mergedTensors` counts pairs applied (fewer with maxLayers). */
-export function loraInfo(ad: Adapter, mergedTensors: number): LoraInfo {
+/**
+ * What a merge did, for logs and result files. `mergedTensors` counts pairs applied (fewer with maxLayers).
+ * `files`: sha256 of adapter_config.json and the weights file (hashed here when not given).
+ */
+export function loraInfo(ad: Adapter, mergedTensors: number, files?: Record<string, string>): LoraInfo {
+  const hashes = files ?? { [ADAPTER_CONFIG]: sha256File(path.join(ad.dir, ADAPTER_CONFIG)), [path.basename(ad.file)]: sha256File(ad.file) };
   return {
     dir: ad.dir,
     format: ad.format,
@@ -234,6 +291,7 @@ export function loraInfo(ad: Adapter, mergedTensors: number): LoraInfo {
     scale: loraScale(ad.config.lora_alpha, ad.config.r, ad.config.use_rslora),
     target_modules: LINEAR_MODULES.filter((m) => ad.pairs.some((p) => p.proj === m)),
     mergedTensors,
-    sha256: sha256File(ad.file),
+    sha256: hashes[path.basename(ad.file)],
+    files: hashes,
   };
 }

@@ -78,6 +78,17 @@ export class SafetensorsFile implements TensorSource {
     }
     if (base + last.end > size)
       throw new UserError(`${path} is truncated: header needs ${base + last.end} bytes (tensor ${last.name}) but the file has ${size}; re-download it`);
+    // The format requires the data to be covered exactly: ranges back to back from 0, no overlap (two
+    // names aliasing one range), no hole, nothing after the last tensor.
+    const ranges = [...this.entries].map(([n, e]) => ({ n, b: e.begin - base, e: e.end - base })).sort((x, y) => x.b - y.b || x.e - y.e);
+    let at = 0, prev = '';
+    for (const r of ranges) {
+      if (r.b < at) throw corrupt(`tensors ${prev} and ${r.n} overlap (data_offsets ${r.b} < ${at})`);
+      if (r.b > at) throw corrupt(`bytes ${at}..${r.b} belong to no tensor`);
+      at = r.e;
+      prev = r.n;
+    }
+    if (base + at < size) throw corrupt(`${size - base - at} bytes after the last tensor belong to no tensor`);
   }
 
   /** Open a file and parse its header; tensors are not read. */

@@ -6,6 +6,9 @@
 //  - @huggingface/tokenizers: reads the checkpoint's tokenizer.json (works for Mistral and other
 //    LLaMA-family vocabularies).
 // Ids are BOS + pieces, never EOS; truncation is the caller's job (see `truncate`).
+// Special-token strings in the text (`<s>`, `</s>`, `<unk>`) become their ids in both, as in
+// transformers' LlamaTokenizerFast, which BeLLM's evaluation loads (AutoTokenizer): the text is split at
+// them and each piece is tokenized on its own (with its own SentencePiece prefix space).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import llamaTokenizer from 'llama-tokenizer-js';
 import { UserError } from '../errors.ts';
+import type { HashOptions } from './file-hash.ts';
+import { hashTokenizerFiles } from './model-files.ts';
 import type { Tokenizer } from './types.ts';
 
 /** sha256 of LLaMA-2's tokenizer.model (../shared/models/llama2-tokenizer/tokenizer.model). */
@@ -24,6 +29,8 @@ export type TokenizerImpl = 'llama-tokenizer-js' | 'tokenizer.json';
 export interface TokenizerOptions {
   /** 'auto' (default): llama-tokenizer-js when tokenizer.model is LLaMA-2's, else tokenizer.json. */
   impl?: 'auto' | TokenizerImpl;
+  /** How the tokenizer files are hashed for `Tokenizer.files` (memo, verify). */
+  hash?: HashOptions;
 }
 
 /** Installed version of a package, for descriptions (its package.json sits above the resolved entry). */
@@ -59,19 +66,34 @@ function hasAddedTokens(dir: string): boolean {
   return Object.keys(dec).some((id) => Number(id) >= LLAMA2_VOCAB);
 }
 
-function fromLlamaJs(modelFile: string, hash: string): Tokenizer {
+/** LLaMA-2's special tokens, as transformers parses them out of the text. */
+const LLAMA2_SPECIALS: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2 };
+const LLAMA2_SPECIAL_RE = /<unk>|<s>|<\/s>/g;
+
+function fromLlamaJs(modelFile: string, hash: string): Omit<Tokenizer, 'files'> {
+  // encode(text, add_bos=false) adds SentencePiece's dummy-prefix space; '' gives [] so BOS is ours
+  const pieces = (text: string) => (text === '' ? [] : llamaTokenizer.encode(text, false) as number[]);
   return {
     description: `llama-tokenizer-js ${pkgVersion('llama-tokenizer-js')} (built-in LLaMA-2 vocabulary; ${modelFile} sha256 ${hash.slice(0, 12)}… matches it)`,
     fingerprint: hash,
     bosId: 1,
     eosId: 2,
-    // encode(text, add_bos=false) adds SentencePiece's dummy-prefix space; '' gives [] so BOS is ours
-    encode: (text: string) => [1, ...llamaTokenizer.encode(text, false)],
     idToToken: (id: number) => (llamaTokenizer as unknown as { vocabById: string[] }).vocabById[id],
+    vocabSize: LLAMA2_VOCAB,
+    encode: (text: string) => {
+      const out = [1];
+      let last = 0;
+      for (const m of text.matchAll(LLAMA2_SPECIAL_RE)) {
+        out.push(...pieces(text.slice(last, m.index)), LLAMA2_SPECIALS[m[0]]);
+        last = m.index + m[0].length;
+      }
+      out.push(...pieces(text.slice(last)));
+      return out;
+    },
   };
 }
 
-function fromTokenizerJson(dir: string): Tokenizer {
+function fromTokenizerJson(dir: string): Omit<Tokenizer, 'files'> {
   const file = path.join(dir, 'tokenizer.json');
   const bytes = fs.readFileSync(file);
   let json: Record<string, unknown>;
@@ -80,9 +102,23 @@ function fromTokenizerJson(dir: string): Tokenizer {
   } catch (e) {
     throw new UserError(`${file} is not valid JSON (${(e as Error).message}); re-download it`);
   }
+  const unusable = (why: string) => new UserError(`${file} is not a usable tokenizer (${why.split('\n')[0].slice(0, 160)}); re-download the model's tokenizer.json`);
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw unusable('not a JSON object');
+  const model = json.model as Record<string, unknown> | undefined;
+  if (model === null || typeof model !== 'object' || typeof model.type !== 'string') throw unusable('no "model" with a "type"');
+  if (!Array.isArray(json.added_tokens ?? [])) throw unusable('"added_tokens" is not a list');
   const cfgFile = path.join(dir, 'tokenizer_config.json');
   const cfg = fs.existsSync(cfgFile) ? readJson(cfgFile) : {};
-  const tok = new HfTokenizer(json, cfg);
+  let tok: HfTokenizer;
+  let vocabSize = 0;
+  try {
+    tok = new HfTokenizer({ added_tokens: [], ...json }, cfg);
+    for (const id of tok.get_vocab(true).values()) if (Number.isSafeInteger(id) && id >= vocabSize) vocabSize = id + 1;
+    tok.encode('probe <s> ü 1', { add_special_tokens: false });
+  } catch (e) {
+    throw unusable((e as Error).message ?? String(e));
+  }
+  if (vocabSize === 0) throw unusable('an empty vocabulary');
   const bosTok = cfg.bos_token ?? '<s>';
   const bosName = typeof bosTok === 'string' ? bosTok : String((bosTok as { content?: unknown }).content);
   const bosId = tok.token_to_id(bosName);
@@ -95,13 +131,29 @@ function fromTokenizerJson(dir: string): Tokenizer {
     bosId,
     eosId,
     idToToken: (id: number) => tok.id_to_token(id),
+    vocabSize,
     // special tokens off, so BOS is added exactly once whatever the post-processor template says
-    encode: (text: string) => [bosId, ...tok.encode(text, { add_special_tokens: false }).ids],
+    encode: (text: string) => {
+      let ids: unknown[];
+      try {
+        ids = tok.encode(text, { add_special_tokens: false }).ids;
+      } catch (e) {
+        throw new UserError(`${file} failed on the text ${JSON.stringify(text.slice(0, 40))} (${String((e as Error).message ?? e).split('\n')[0].slice(0, 120)}); re-download the model's tokenizer.json`);
+      }
+      const bad = ids.find((id) => !Number.isSafeInteger(id) || (id as number) < 0 || (id as number) >= vocabSize);
+      if (bad !== undefined) throw new UserError(`${file} gave the id ${String(bad)} for the text ${JSON.stringify(text.slice(0, 40))} (no unknown token or byte fallback?); re-download the model's tokenizer.json`);
+      return [bosId, ...(ids as number[])];
+    },
   };
 }
 
-/** The tokenizer for a model directory (tokenizer.model and/or tokenizer.json). */
+/** The tokenizer for a model directory (tokenizer.model and/or tokenizer.json), with its files' hashes. */
 export function loadTokenizer(modelDir: string, opts: TokenizerOptions = {}): Tokenizer {
+  const tok = pickTokenizer(modelDir, opts);
+  return { ...tok, files: hashTokenizerFiles(modelDir, opts.hash) };
+}
+
+function pickTokenizer(modelDir: string, opts: TokenizerOptions): Omit<Tokenizer, 'files'> {
   const impl = opts.impl ?? 'auto';
   const modelFile = path.join(modelDir, 'tokenizer.model');
   const jsonFile = path.join(modelDir, 'tokenizer.json');

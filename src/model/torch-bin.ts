@@ -2,9 +2,11 @@
 // anything. Layout: `<prefix>/data.pkl` (a pickle of the state dict), `<prefix>/data/<key>` (raw
 // storages, stored uncompressed), `<prefix>/byteorder`. The pickle is parsed with pickleparser, whose
 // only calls are the few functions we register below; each builds a plain descriptor (storage key,
-// dtype, offset, shape, stride). Any other global in the pickle is refused.
+// dtype, offset, shape, stride). Any other global in the pickle is refused. Descriptors are frozen when
+// built and checked again after the pickle ends (BUILD opcodes cannot rewrite them), every storage must
+// be a stored (uncompressed) zip entry of exactly the size the pickle declares, and every tensor must lie
+// inside its storage: no byte outside a tensor's own storage is ever read as a weight.
 import fs from 'node:fs';
-import { inflateSync } from 'fflate';
 import { Parser } from 'pickleparser';
 import { UserError } from '../errors.ts';
 import { DTYPE_BYTES, toFloat32, type WeightDtype } from './dtype.ts';
@@ -86,9 +88,9 @@ function parseStateDict(file: string, pkl: Uint8Array): Map<string, TorchTensorR
   const isInts = (a: unknown): a is number[] => Array.isArray(a) && a.every((x) => Number.isSafeInteger(x) && x >= 0);
   const tensor = (storage: unknown, offset: unknown, shape: unknown, stride: unknown): TorchTensorRef => {
     const s = storage as StorageRef;
-    if (typeof s?.storageKey !== 'string' || !Number.isSafeInteger(offset) || !isInts(shape) || !isInts(stride) || shape.length !== stride.length)
+    if (typeof s?.storageKey !== 'string' || !Number.isSafeInteger(offset) || (offset as number) < 0 || !isInts(shape) || !isInts(stride) || shape.length !== stride.length)
       throw new UserError(`${file}: malformed tensor record in the pickle; re-save the file`);
-    return { ...s, offset: offset as number, shape, stride };
+    return Object.freeze({ storageKey: s.storageKey, dtype: s.dtype, storageNumel: s.storageNumel, offset: offset as number, shape: Object.freeze([...shape]) as number[], stride: Object.freeze([...stride]) as number[] });
   };
   const globals: Record<string, Function> = {
     'collections.OrderedDict': () => new Map(),
@@ -117,9 +119,9 @@ function parseStateDict(file: string, pkl: Uint8Array): Map<string, TorchTensorR
       resolve(pid: unknown): StorageRef {
         const [tag, type, key, , n] = Array.isArray(pid) ? pid : [];
         const dtype = storageTypes.get(type as Function);
-        if (tag !== 'storage' || !dtype || typeof key !== 'string' || !Number.isSafeInteger(n))
+        if (tag !== 'storage' || !dtype || typeof key !== 'string' || !Number.isSafeInteger(n) || (n as number) < 0)
           throw new UserError(`${file}: unknown persistent id in the pickle; re-save the weights as safetensors`);
-        return { storageKey: key, dtype, storageNumel: n as number };
+        return Object.freeze({ storageKey: key, dtype, storageNumel: n as number });
       },
     },
   });
@@ -132,9 +134,32 @@ function parseStateDict(file: string, pkl: Uint8Array): Map<string, TorchTensorR
   }
   if (!(root instanceof Map)) throw new UserError(`${file}: the pickle is not a state dict (name -> tensor)`);
   const out = new Map<string, TorchTensorRef>();
-  for (const [k, v] of root) if (typeof k === 'string' && (v as TorchTensorRef)?.storageKey !== undefined) out.set(k, v as TorchTensorRef);
+  for (const [k, v] of root) if (typeof k === 'string' && (v as TorchTensorRef)?.storageKey !== undefined) out.set(k, checkedRef(file, k, v));
   return out;
 }
+
+/** A descriptor checked again after the whole pickle ran, copied into a fresh frozen object. */
+function checkedRef(file: string, name: string, v: unknown): TorchTensorRef {
+  const r = v as Record<string, unknown>;
+  const bad = (why: string) => new UserError(`${file}: malformed tensor record for ${name} in the pickle (${why}); re-save the weights as safetensors`);
+  const nonNeg = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 0;
+  const ints = (a: unknown): a is number[] => Array.isArray(a) && a.length <= 8 && a.every(nonNeg);
+  if (!Object.isFrozen(r)) throw bad('not built by _rebuild_tensor');
+  if (typeof r.storageKey !== 'string' || !/^\w{1,64}$/.test(r.storageKey)) throw bad(`storage key ${JSON.stringify(r.storageKey)}`);
+  if (!Object.values(STORAGE_DTYPES).includes(r.dtype as WeightDtype)) throw bad(`dtype ${String(r.dtype)}`);
+  if (!nonNeg(r.storageNumel) || !nonNeg(r.offset)) throw bad('storage size or offset');
+  if (!ints(r.shape) || !ints(r.stride) || r.shape.length !== r.stride.length) throw bad('shape or stride');
+  return Object.freeze({ storageKey: r.storageKey, dtype: r.dtype as WeightDtype, storageNumel: r.storageNumel as number, offset: r.offset as number, shape: [...r.shape], stride: [...r.stride] });
+}
+
+/** Elements from a tensor's first to its last one, plus one: what it needs of its storage. */
+function span(shape: readonly number[], stride: readonly number[]): number {
+  let last = 0;
+  for (let i = 0; i < shape.length; i++) last += (shape[i] - 1) * stride[i];
+  return last + 1;
+}
+
+const MAX_PICKLE = 256 << 20;
 
 /** Row-major strides of `shape`; size-1 dimensions may carry any stride. */
 function isContiguous(shape: number[], stride: number[]): boolean {
@@ -164,6 +189,13 @@ export class TorchBinFile implements TensorSource {
       throw new UserError(`${file}: no such file`);
     }
     const entries = new Map(readCentralDirectory(file, size).map((e) => [e.name, e]));
+    // torch.save stores every entry uncompressed; a compressed one was rewritten by another tool and
+    // could be a zip bomb: refused before anything is inflated.
+    for (const e of entries.values()) {
+      if (e.method !== 0)
+        throw new UserError(`${file}: zip entry ${e.name} is compressed (method ${e.method}); torch.save never compresses entries, so this file was rewritten by another tool: re-save it with torch.save or as safetensors`);
+      if (e.compSize !== e.size) throw new UserError(`${file}: zip entry ${e.name} declares ${e.size} bytes but stores ${e.compSize}; the file is damaged`);
+    }
     const pklName = [...entries.keys()].find((n) => /^[^/]+\/data\.pkl$/.test(n));
     if (!pklName) throw new UserError(`${file} is a zip but not a torch.save archive (no <name>/data.pkl)`);
     const prefix = pklName.slice(0, -'/data.pkl'.length);
@@ -172,7 +204,25 @@ export class TorchBinFile implements TensorSource {
       const order = new TextDecoder().decode(partial.entryBytes(`${prefix}/byteorder`));
       if (order !== 'little') throw new UserError(`${file} was saved on a ${order}-endian machine; re-save it as safetensors`);
     }
-    return new TorchBinFile(file, prefix, entries, parseStateDict(file, partial.entryBytes(pklName)));
+    const pkl = entries.get(pklName)!;
+    if (pkl.size > MAX_PICKLE) throw new UserError(`${file}: data.pkl is ${pkl.size} bytes, more than any state dict needs; re-save the weights as safetensors`);
+    const tensors = parseStateDict(file, partial.entryBytes(pklName));
+    // Every storage: one dtype and size across its tensors, a zip entry of exactly that many bytes, and
+    // every tensor inside it.
+    const storages = new Map<string, { dtype: WeightDtype; numel: number }>();
+    for (const [name, t] of tensors) {
+      const known = storages.get(t.storageKey);
+      if (known && (known.dtype !== t.dtype || known.numel !== t.storageNumel))
+        throw new UserError(`${file}: storage ${t.storageKey} is declared twice with different types or sizes; the file is damaged`);
+      storages.set(t.storageKey, { dtype: t.dtype, numel: t.storageNumel });
+      const entry = entries.get(`${prefix}/data/${t.storageKey}`);
+      const bytes = t.storageNumel * DTYPE_BYTES[t.dtype];
+      if (!entry) throw new UserError(`${file}: zip entry ${prefix}/data/${t.storageKey} is missing; the file is damaged`);
+      if (entry.size !== bytes) throw new UserError(`${file}: storage ${t.storageKey} should hold ${bytes} bytes (${t.storageNumel} x ${t.dtype}) but its zip entry has ${entry.size}; the file is damaged`);
+      if (numel(t.shape) > 0 && t.offset + span(t.shape, t.stride) > t.storageNumel)
+        throw new UserError(`tensor ${name} in ${file} reaches past the end of its storage; the file is damaged`);
+    }
+    return new TorchBinFile(file, prefix, entries, tensors);
   }
 
   /** Bytes of one zip entry, or a `[start, start+length)` slice of a stored entry. */
@@ -184,9 +234,10 @@ export class TorchBinFile implements TensorSource {
     const dataAt = e.localOffset + 30 + u16(local, 26) + u16(local, 28);
     const len = length ?? e.size - start;
     if (start + len > e.size) throw new UserError(`${this.path}: entry ${name} has ${e.size} bytes, need ${start + len}; the file is damaged`);
-    if (e.method === 0) return readRange(this.path, dataAt + start, len);
-    if (e.method !== 8) throw new UserError(`${this.path}: zip entry ${name} uses compression method ${e.method}; re-save the file`);
-    return inflateSync(readRange(this.path, dataAt, e.compSize)).subarray(start, start + len);
+    if (start < 0 || len < 0) throw new UserError(`${this.path}: entry ${name}: negative range; the file is damaged`);
+    if (e.method !== 0) throw new UserError(`${this.path}: zip entry ${name} is compressed (method ${e.method}); torch.save never compresses entries: re-save the file`);
+    if (u16(local, 8) !== 0) throw new UserError(`${this.path}: zip entry ${name} is compressed in its local header; the file is damaged`);
+    return readRange(this.path, dataAt + start, len);
   }
 
   names(): string[] {
@@ -216,7 +267,7 @@ export class TorchBinFile implements TensorSource {
     if (!isContiguous(t.shape, t.stride))
       throw new UserError(`tensor ${name} in ${this.path} is non-contiguous (shape ${fmtShape(t.shape)}, stride ${fmtShape(t.stride)}); save it with .contiguous() or as safetensors`);
     const n = numel(t.shape), item = DTYPE_BYTES[t.dtype];
-    if (t.offset + n > t.storageNumel) throw new UserError(`tensor ${name} in ${this.path} reaches past the end of its storage; the file is damaged`);
+    if (t.offset < 0 || t.offset + n > t.storageNumel) throw new UserError(`tensor ${name} in ${this.path} reaches past the end of its storage; the file is damaged`);
     return toFloat32(t.dtype, this.entryBytes(`${this.prefix}/data/${t.storageKey}`, t.offset * item, n * item));
   }
 }

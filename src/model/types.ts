@@ -53,6 +53,7 @@ export interface LoraInfo {
   target_modules: string[];
   mergedTensors: number;                  // how many base tensors received B @ A * scale
   sha256: string;                         // checksum of the adapter weights file
+  files: Record<string, string>;          // sha256 of adapter_config.json and the weights file
 }
 
 export interface LoadedModel {
@@ -60,7 +61,9 @@ export interface LoadedModel {
   config: LlamaConfig;
   weights: ModelWeights;
   lora: LoraInfo | null;
-  /** sha256 of each weight file's JSON header (cheap fingerprint for caches/results). */
+  /** sha256 of config.json and of every tensor file (the index and each shard): the weights' identity. */
+  files: Record<string, string>;
+  /** One digest over `files` (names sorted): changes whenever any weight byte or config.json changes. */
   fingerprint: string;
 }
 
@@ -70,9 +73,13 @@ export interface Tokenizer {
   readonly description: string;
   /** sha256 of the tokenizer file used. */
   readonly fingerprint: string;
+  /** sha256 of every tokenizer file in the model directory (tokenizer.model, tokenizer.json, configs). */
+  readonly files: Record<string, string>;
   readonly bosId: number;
   /** EOS id, for templates that write {eos} (undefined when the tokenizer has none). */
   readonly eosId?: number;
+  /** Every id `encode` returns is below this (the embedding table needs at least this many rows). */
+  readonly vocabSize: number;
   encode(text: string): number[];
   /** The vocabulary entry of an id (e.g. '▁word', '<0x0A>'), for explanations. */
   idToToken?(id: number): string | undefined;

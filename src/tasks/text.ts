@@ -6,6 +6,25 @@ import { UserError } from '../errors.ts';
 const PY_WS = '\\t\\n\\v\\f\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const WS_RUN = new RegExp(`[${PY_WS}]+`, 'u');
 const WS_EDGES = new RegExp(`^[${PY_WS}]+|[${PY_WS}]+$`, 'gu');
+/** 1-based line of the first byte sequence that is not UTF-8, or 0 when all of it is valid. */
+export function firstInvalidUtf8Line(bytes: Uint8Array): number {
+  const dec = new TextDecoder('utf-8', { fatal: true });
+  let start = 0, line = 1;
+  // 0x0A never occurs inside a multi-byte UTF-8 sequence, so each line can be checked on its own.
+  while (start <= bytes.length) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end < 0) end = bytes.length;
+    try {
+      dec.decode(bytes.subarray(start, end));
+    } catch {
+      return line;
+    }
+    start = end + 1;
+    line++;
+  }
+  return 0;
+}
+
 /** Python's str.splitlines() boundaries. */
 const LINE_BREAK = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/u;
 
@@ -18,10 +37,13 @@ export function readUtf8(path: string): string {
   try {
     bytes = readFileSync(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
       throw new UserError(`missing task file ${path}: run \`bellm-bench data fetch\` or pass --data-dir <folder holding STS/ and SICK/>`);
     }
-    throw err;
+    if (code === 'EISDIR') throw new UserError(`${path} is a directory, not a task file: run \`bellm-bench data verify\`, or pass --data-dir <folder holding STS/ and SICK/>`);
+    if (code === 'ENOTDIR') throw new UserError(`${path}: a folder on this path is a file (is --data-dir a folder?); pass --data-dir <folder holding STS/ and SICK/>`);
+    throw new UserError(`${path}: cannot read the task file (${code ?? (err as Error).message})`);
   }
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);

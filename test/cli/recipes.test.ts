@@ -113,7 +113,7 @@ test('template and preset errors: one line, exit 2, naming the fix', async (t) =
     [['explain', '--model', m, '--prompt', 'Q: {txt} {text}', 'hi'], /unknown placeholder \{txt\}/],
     [['explain', '--model', m, '--preset', 'echo', '--prompt', '{text}{eos}{text}', '--tokenize', 'whole', 'hi'], /needs --tokenize pieces/],
     [['explain', '--model', m, '--prompt', 'Q: {text*} A:', 'hi'], /pooled span must end the text/],
-    [['explain', '--model', m, '--preset', 'e5', '--prompt', 'A {text}', '--prompt', 'B {text}', 'hi'], /--prompt is given 2 times/],
+    [['explain', '--model', m, '--preset', 'e5', '--prompt', 'A {text}', '--prompt', 'B {text}', 'hi'], /--prompt was given 2 times/],
     [['sts', '--model', m, '--data-dir', sentevalDir, '--tasks', 'STS-B', '--preset', 'bellm-sts,e5', '--out', '/tmp/x.json'], /--out names a folder/],
     [['sts', '--model', m, '--data-dir', sentevalDir, '--tasks', 'STS-B', '--preset', 'e5,e5'], /lists "e5" twice/],
     [['sts', '--model', m, '--data-dir', sentevalDir, '--tasks', 'STS-B', '--preset', 'bellm-sts,nope'], /unknown preset "nope"/],

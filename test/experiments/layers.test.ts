@@ -20,6 +20,13 @@ test('--layers errors: beyond the depth, empty, reversed, junk, 0 when truncatin
   t.throws(() => parseLayers('0..4', 4, 'truncate'), { instanceOf: UserError, message: /0 is outside 1\.\.4/ });
 });
 
+test('--layers: huge ends are refused before a range is expanded (no hang, no allocation)', (t) => {
+  t.throws(() => parseLayers('100000000000000000000', 32, 'bidirectional'), { instanceOf: UserError, message: /"100000000000000000000": 100000000000000000000 is outside 0\.\.32/ });
+  t.throws(() => parseLayers('0..30000000', 32, 'bidirectional'), { instanceOf: UserError, message: /30000000 is outside 0\.\.32/ });
+  t.throws(() => parseLayers('1..9007199254740993', 4, 'truncate'), { instanceOf: UserError, message: /9007199254740993 is outside 1\.\.4/ });
+  t.throws(() => parseLayers('0..4,0..1000000000', 4, 'bidirectional'), { instanceOf: UserError, message: /1000000000 is outside/ });
+});
+
 test('--shard i/n splits k values round-robin and covers each exactly once', (t) => {
   const ks = [0, 1, 2, 3, 4, 5, 6];
   const parts = [1, 2, 3].map((i) => shardLayers(ks, parseShard(`${i}/3`)));

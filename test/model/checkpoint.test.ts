@@ -1,6 +1,7 @@
 // safetensors reading, dtype conversion, sharded/single checkpoints, loadModel, and damaged checkpoints
 // (each error must name the file or tensor).
 import test from 'ava';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../src/errors.ts';
@@ -82,10 +83,24 @@ test('sharded bf16 and single fp16 checkpoints hold identical fp32 numbers (ever
     t.is(b.dtype(n), 'F16');
     t.deepEqual(a.read(n), b.read(n), n);
   }
-  t.regex(a.fingerprint, /^[0-9a-f]{64}$/);
-  t.not(a.fingerprint, b.fingerprint);
-  t.is(Checkpoint.open(fixture('tiny-llama')).fingerprint, a.fingerprint);
 });
+
+/** Rewrite a safetensors file without one tensor (its bytes removed too, so the ranges stay contiguous). */
+function dropTensor(file: string, name: string): void {
+  const { header, data } = readSafetensorsParts(file);
+  const keep = Object.entries(header).filter(([k]) => k !== name && k !== '__metadata__') as [string, { dtype: string; shape: number[]; data_offsets: [number, number] }][];
+  keep.sort((x, y) => x[1].data_offsets[0] - y[1].data_offsets[0]);
+  const out: typeof header = header.__metadata__ ? { __metadata__: header.__metadata__ } : {};
+  const parts: Uint8Array[] = [];
+  let off = 0;
+  for (const [k, e] of keep) {
+    const bytes = data.subarray(e.data_offsets[0], e.data_offsets[1]);
+    out[k] = { ...e, data_offsets: [off, off + bytes.length] };
+    parts.push(bytes);
+    off += bytes.length;
+  }
+  writeSafetensorsParts(file, out, Buffer.concat(parts));
+}
 
 const sameMatrix = (x: Matrix, y: Matrix) => x.rows === y.rows && x.cols === y.cols && x.data.every((v, i) => v === y.data[i]);
 function sameWeights(x: LoadedModel, y: LoadedModel): boolean {
@@ -111,7 +126,12 @@ test('loadModel: shapes, bf16 == fp16, progress, no LoRA', (t) => {
   t.true(sameWeights(a, b));
   t.is(seen.length, neededTensors(a.config).length);
   t.deepEqual(seen.at(-1), [38, 38]);
-  t.is(a.fingerprint, Checkpoint.open(fixture('tiny-llama')).fingerprint);
+  // identity: the content of config.json and every tensor file; bf16 and fp16 files differ
+  t.regex(a.fingerprint, /^[0-9a-f]{64}$/);
+  t.not(a.fingerprint, b.fingerprint);
+  t.is(loadModel(fixture('tiny-llama')).fingerprint, a.fingerprint);
+  const sha = (f: string) => crypto.createHash('sha256').update(fs.readFileSync(fixture(f))).digest('hex');
+  t.deepEqual(a.files, Object.fromEntries(['config.json', 'model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json'].map((f) => [f, sha(`tiny-llama/${f}`)])));
 });
 
 test('loadModel maxLayers loads only the first n layers; out of range is refused', (t) => {
@@ -217,7 +237,7 @@ test('missing shard, missing tensor, index pointing at the wrong shard', (t) => 
   t.throws(() => loadModel(dir2), { instanceOf: UserError, message: /index\.json puts tensor model\.norm\.weight in model-0000\d-of-00002\.safetensors, but that file does not hold it/ });
 
   const dir3 = copyDir(fixture('tiny-llama-fp16'), tempDir(t));
-  editHeader(path.join(dir3, 'model.safetensors'), (h) => { delete h['model.layers.2.input_layernorm.weight']; });
+  dropTensor(path.join(dir3, 'model.safetensors'), 'model.layers.2.input_layernorm.weight');
   t.throws(() => loadModel(dir3), { instanceOf: UserError, message: /tensor model\.layers\.2\.input_layernorm\.weight is missing from the checkpoint in .* \(model\.safetensors\)/ });
 });
 
@@ -244,4 +264,32 @@ test('unsupported dtype (I16) names the tensor', (t) => {
   const dir = copyDir(fixture('tiny-llama-fp16'), tempDir(t));
   editHeader(path.join(dir, 'model.safetensors'), (h) => { (h['model.norm.weight'] as { dtype: string }).dtype = 'I16'; });
   t.throws(() => loadModel(dir), { instanceOf: UserError, message: /tensor model\.norm\.weight in .*model\.safetensors has dtype I16; only BF16, F16 and F32/ });
+});
+
+test('D16: overlapping, aliased, gapped or trailing safetensors data is refused (the format requires contiguous ranges)', (t) => {
+  const dir = tempDir(t);
+  const f = path.join(dir, 'x.safetensors');
+  const data = new Uint8Array(48);
+  const e = (a: number, b: number) => ({ dtype: 'F32', shape: [(b - a) / 4], data_offsets: [a, b] as [number, number] });
+  const cases: [string, Record<string, ReturnType<typeof e>>, number, RegExp][] = [
+    ['aliased', { a: e(0, 16), b: e(0, 16), c: e(16, 48) }, 48, /tensors a and b overlap/],
+    ['overlapping', { a: e(0, 24), b: e(16, 32), c: e(32, 48) }, 48, /tensors a and b overlap/],
+    ['gap', { a: e(0, 16), b: e(24, 48) }, 48, /bytes 16\.\.24 belong to no tensor/],
+    ['not from 0', { a: e(8, 24), b: e(24, 48) }, 48, /bytes 0\.\.8 belong to no tensor/],
+    ['trailing bytes', { a: e(0, 16), b: e(16, 32) }, 48, /16 bytes after the last tensor/],
+  ];
+  for (const [name, header, size, re] of cases) {
+    writeSafetensorsParts(f, header, data.subarray(0, size));
+    t.throws(() => SafetensorsFile.open(f), { instanceOf: UserError, message: re }, name);
+  }
+  writeSafetensorsParts(f, { b: e(16, 48), a: e(0, 16), z: e(48, 48) }, data); // key order free, empty tensor fine
+  t.deepEqual(SafetensorsFile.open(f).names(), ['b', 'a', 'z']);
+});
+
+test('config.json with fewer layers than the checkpoint is refused (the extra layers would be dropped silently)', (t) => {
+  const dir = copyDir(fixture('tiny-llama-fp16'), tempDir(t));
+  const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...cfg, num_hidden_layers: 3 }));
+  t.throws(() => loadModel(dir), { instanceOf: UserError, message: /holds tensors of layer 3 but config\.json says num_hidden_layers 3/ });
+  t.throws(() => loadModel(dir, { maxLayers: 2 }), { instanceOf: UserError, message: /num_hidden_layers 3/ });
 });

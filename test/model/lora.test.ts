@@ -8,7 +8,7 @@ import path from 'node:path';
 import { UserError } from '../../src/errors.ts';
 import { loadOpenBlas, openBlasStatus } from '../../src/backend/cpu/blas.ts';
 import { loadModel } from '../../src/model/load.ts';
-import { isTargeted, mergeLora, openAdapter, patternValue } from '../../src/model/lora.ts';
+import { isTargeted, mergeLora, normalizeAdapterConfig, openAdapter, patternValue, peftSelects } from '../../src/model/lora.ts';
 import { readConfig } from '../../src/model/config.ts';
 import { SafetensorsFile } from '../../src/model/safetensors.ts';
 import { TorchBinFile } from '../../src/model/torch-bin.ts';
@@ -73,6 +73,10 @@ test('merged W equals W + scale * B @ A computed naively (q_proj and down_proj)'
     dir: fixture('tiny-lora'), format: 'safetensors', r: 8, lora_alpha: 16, use_rslora: false, scale: 2,
     target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], mergedTensors: 28,
     sha256: crypto.createHash('sha256').update(fs.readFileSync(ST)).digest('hex'),
+    files: {
+      'adapter_config.json': crypto.createHash('sha256').update(fs.readFileSync(fixture('tiny-lora/adapter_config.json'))).digest('hex'),
+      'adapter_model.safetensors': crypto.createHash('sha256').update(fs.readFileSync(ST)).digest('hex'),
+    },
   });
   t.deepEqual(logs, [`merged LoRA ${fixture('tiny-lora')} (safetensors, r=8, alpha=16, scale=2) into 28 tensors with JS reference`]);
 });
@@ -238,10 +242,127 @@ test('torch-bin: not a zip, a pickle calling os.system, non-contiguous tensor, b
   t.throws(() => TorchBinFile.open(ms).read(KEY(0, 'self_attn', 'q_proj', 'A')), { instanceOf: UserError, message: /ms\.bin: zip entry adapter_model\/data\/0 is missing/ });
 });
 
-test('torch-bin reads deflate-compressed entries too (not what torch writes, but valid zip)', (t) => {
+test('D9: compressed zip entries (never written by torch) are refused: a zip bomb allocates nothing', (t) => {
   const dir = tempDir(t);
   const z = path.join(dir, 'deflated.bin');
   fs.writeFileSync(z, zipSync(unzipSync(fs.readFileSync(BIN)), { level: 6 }));
-  const a = TorchBinFile.open(z), b = TorchBinFile.open(BIN);
-  for (const n of b.names()) t.deepEqual(a.read(n), b.read(n));
+  t.throws(() => TorchBinFile.open(z), { instanceOf: UserError, message: /deflated\.bin: zip entry adapter_model\/data\.pkl is compressed \(method 8\); torch\.save never compresses/ });
+  // 256 MiB of zeros as one deflated storage, declared honestly; the pickle stored plainly
+  const entries = unzipSync(fs.readFileSync(BIN));
+  const bombFile = path.join(dir, 'bomb.bin');
+  const bomb = zipSync({
+    'adapter_model/data.pkl': [entries['adapter_model/data.pkl'], { level: 0 }],
+    'adapter_model/byteorder': [Buffer.from('little'), { level: 0 }],
+    'adapter_model/data/0': [new Uint8Array(256 << 20), { level: 9 }],
+  });
+  t.true(bomb.length < 2 << 20);
+  fs.writeFileSync(bombFile, bomb);
+  const before = process.memoryUsage().arrayBuffers;
+  t.throws(() => TorchBinFile.open(bombFile).read(KEY(0, 'self_attn', 'q_proj', 'A')), { instanceOf: UserError, message: /bomb\.bin: zip entry adapter_model\/data\/0 is compressed/ });
+  t.true(process.memoryUsage().arrayBuffers - before < 64 << 20);
+});
+
+// ---- hand-written pickles (protocol 2) for the reader's refusals ----
+
+const u32le = (n: number) => { const b = Buffer.alloc(4); b.writeInt32LE(n); return b; };
+const P = {
+  proto: Buffer.from([0x80, 0x02]),
+  global: (mod: string, name: string) => Buffer.from(`c${mod}\n${name}\n`),
+  str: (s: string) => Buffer.concat([Buffer.from('X'), u32le(Buffer.byteLength(s)), Buffer.from(s)]),
+  int: (n: number) => (n >= 0 && n < 256 ? Buffer.from([0x4b, n]) : Buffer.concat([Buffer.from('J'), u32le(n)])),
+  tuple1: Buffer.from([0x85]), mark: Buffer.from('('), tuple: Buffer.from('t'), reduce: Buffer.from('R'),
+  binpersid: Buffer.from('Q'), newfalse: Buffer.from([0x89]), emptyTuple: Buffer.from(')'), emptyDict: Buffer.from('}'),
+  setitem: Buffer.from('s'), build: Buffer.from('b'), stop: Buffer.from('.'),
+};
+const orderedDict = () => Buffer.concat([P.global('collections', 'OrderedDict'), P.emptyTuple, P.reduce]);
+/** _rebuild_tensor_v2(storage(key, F32, numel), offset, (n,), (1,), False, OrderedDict()) */
+const tensorPkl = (key: string, numel: number, offset: number, n: number) => Buffer.concat([
+  P.global('torch._utils', '_rebuild_tensor_v2'), P.mark,
+  P.mark, P.str('storage'), P.global('torch', 'FloatStorage'), P.str(key), P.str('cpu'), P.int(numel), P.tuple, P.binpersid,
+  P.int(offset), P.int(n), P.tuple1, P.int(1), P.tuple1, P.newfalse, orderedDict(), P.tuple, P.reduce,
+]);
+/** A torch.save zip holding `{name: tensor}` with the given pickle body for the tensor, storages as given. */
+function torchZip(file: string, tensor: Buffer, storages: Record<string, Uint8Array>): void {
+  const pkl = Buffer.concat([P.proto, orderedDict(), P.str('w'), tensor, P.setitem, P.stop]);
+  const entries: Record<string, Uint8Array> = { 'archive/data.pkl': pkl, 'archive/byteorder': Buffer.from('little') };
+  for (const [k, v] of Object.entries(storages)) entries[`archive/data/${k}`] = v;
+  fs.writeFileSync(file, zipSync(entries, { level: 0 }));
+}
+
+test('hand-written torch zip: a plain tensor reads back exactly', (t) => {
+  const f = path.join(tempDir(t), 'ok.bin');
+  torchZip(f, tensorPkl('0', 8, 2, 4), { 0: new Uint8Array(Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7]).buffer) });
+  t.deepEqual(Array.from(TorchBinFile.open(f).read('w')), [2, 3, 4, 5]);
+});
+
+test('D15: a negative storage_offset is refused (it would read other bytes of the zip as weights)', (t) => {
+  const dir = tempDir(t);
+  const f = path.join(dir, 'neg.bin');
+  torchZip(f, tensorPkl('0', 8, -2, 4), { 0: new Uint8Array(32), 1: new Uint8Array(32).fill(0x41) });
+  t.throws(() => TorchBinFile.open(f).read('w'), { instanceOf: UserError, message: /neg\.bin: (malformed tensor record|tensor w)/ });
+  // the real adapter with its first storage_offset made -1
+  const g = path.join(dir, 'neg-real.bin');
+  editZip(BIN, g, (e) => {
+    const pkl = Buffer.from(e['adapter_model/data.pkl']);
+    const at = pkl.indexOf(Buffer.from([0x51, 0x4b, 0x00])); // BINPERSID, then BININT1 0: the first offset
+    t.true(at > 0);
+    e['adapter_model/data.pkl'] = Buffer.concat([pkl.subarray(0, at + 1), Buffer.from('J'), u32le(-1), pkl.subarray(at + 3)]);
+  });
+  t.throws(() => { const b = TorchBinFile.open(g); for (const n of b.names()) b.read(n); }, { instanceOf: UserError });
+});
+
+test('D15: BUILD cannot rewrite a tensor record after it was checked', (t) => {
+  const dir = tempDir(t);
+  for (const [field, value] of [['offset', P.int(-4)], ['storageKey', P.str('1')], ['shape', Buffer.concat([P.int(64), P.tuple1])], ['stride', Buffer.concat([P.int(7), P.tuple1])]] as const) {
+    const f = path.join(dir, `build-${field}.bin`);
+    const rewrite = Buffer.concat([P.emptyDict, P.str(field), value, P.setitem, P.build]);
+    torchZip(f, Buffer.concat([tensorPkl('0', 8, 0, 4), rewrite]), { 0: new Uint8Array(32), 1: new Uint8Array(4096).fill(0x41) });
+    const err = t.throws(() => { const b = TorchBinFile.open(f); b.read('w'); });
+    t.true(err instanceof UserError, `${field}: ${err?.message}`);
+  }
+});
+
+test('torch-bin: a storage whose size disagrees with the pickle, or a storage key that is a path, is refused', (t) => {
+  const dir = tempDir(t);
+  const short = path.join(dir, 'short.bin');
+  torchZip(short, tensorPkl('0', 8, 0, 4), { 0: new Uint8Array(16) });
+  t.throws(() => TorchBinFile.open(short), { instanceOf: UserError, message: /short\.bin: storage 0 .*32 bytes.*16/ });
+  const trav = path.join(dir, 'trav.bin');
+  torchZip(trav, tensorPkl('../x', 8, 0, 4), {});
+  t.throws(() => TorchBinFile.open(trav), { instanceOf: UserError, message: /trav\.bin: .*storage key/ });
+});
+
+// ---- layers_to_transform / exclude_modules (PEFT's check_target_module_exists) ----
+
+test("layers_to_transform and exclude_modules select modules as PEFT does; weights they exclude are refused", (t) => {
+  const c = (extra: Record<string, unknown>) => normalizeAdapterConfig({ ...adapterConfig(), ...extra });
+  const mod = (l: number, m: string) => `model.layers.${l}.${m === 'up_proj' ? 'mlp' : 'self_attn'}.${m}`;
+  t.true(peftSelects(c({ layers_to_transform: [0, 2] }), mod(2, 'q_proj')));
+  t.false(peftSelects(c({ layers_to_transform: [0, 2] }), mod(1, 'q_proj')));
+  t.true(peftSelects(c({ layers_to_transform: 3 }), mod(3, 'up_proj')));
+  t.false(peftSelects(c({ layers_to_transform: 3 }), mod(0, 'up_proj')));
+  t.true(peftSelects(c({ layers_to_transform: [], }), mod(1, 'q_proj')));                    // empty list: no filter
+  t.true(peftSelects(c({ layers_to_transform: [1], layers_pattern: 'layers' }), mod(1, 'q_proj')));
+  t.false(peftSelects(c({ layers_to_transform: [1], layers_pattern: ['h', 'blocks'] }), mod(1, 'q_proj'))); // pattern misses
+  t.true(peftSelects(c({ layers_to_transform: [0], target_modules: '.*q_proj' }), mod(3, 'q_proj')));    // regex: no layer filter
+  t.true(peftSelects(c({ layers_to_transform: [0], target_modules: [mod(3, 'q_proj')] }), mod(3, 'q_proj'))); // exact name: no filter
+  t.false(peftSelects(c({ exclude_modules: ['q_proj'] }), mod(0, 'q_proj')));
+  t.true(peftSelects(c({ exclude_modules: ['q_proj'] }), mod(0, 'up_proj')));
+  t.false(peftSelects(c({ exclude_modules: 'model\\.layers\\.[23]\\..*' }), mod(2, 'up_proj')));
+  t.true(peftSelects(c({ exclude_modules: 'model\\.layers\\.[23]\\..*' }), mod(1, 'up_proj')));
+  t.throws(() => c({ layers_to_transform: ['a'] }), { instanceOf: UserError, message: /layers_to_transform must be/ });
+  t.throws(() => c({ exclude_modules: 5 }), { instanceOf: UserError, message: /exclude_modules must be/ });
+
+  // the fixture adapter has weights in every layer: a config restricting layers makes them inconsistent
+  const restricted = adapterWith(t, (x) => { x.layers_to_transform = [0, 1]; });
+  t.throws(() => openAdapter(restricted, baseConfig()), { instanceOf: UserError, message: /adapter module model\.layers\.2\.\w+\.\w+ in adapter_model\.safetensors is excluded by layers_to_transform \[0,1\]/ });
+  const excluded = adapterWith(t, (x) => { x.exclude_modules = ['v_proj']; });
+  t.throws(() => openAdapter(excluded, baseConfig()), { instanceOf: UserError, message: /adapter module model\.layers\.0\.self_attn\.v_proj in adapter_model\.safetensors is excluded by exclude_modules \["v_proj"\]/ });
+  // an adapter saved with layers_to_transform [2, 3] holds only those layers: it loads and merges only them
+  const dir2 = tempDir(t);
+  fs.writeFileSync(path.join(dir2, 'adapter_config.json'), JSON.stringify({ ...adapterConfig(), layers_to_transform: [2, 3] }));
+  const st = SafetensorsFile.open(ST);
+  writeF32Safetensors(path.join(dir2, 'adapter_model.safetensors'), Object.fromEntries(st.names().filter((n) => /layers\.[23]\./.test(n)).map((n) => [n, { shape: st.shape(n), data: st.read(n) }])));
+  const ad = openAdapter(dir2, baseConfig());
+  t.deepEqual([...new Set(ad.pairs.map((p) => p.layer))], [2, 3]);
 });

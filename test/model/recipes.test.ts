@@ -115,7 +115,7 @@ for (const name of Object.keys(OFFICIAL)) {
   test(`${name}: pooled vectors equal the hidden states averaged by hand over the official positions`, (t) => {
     const s = resolveSettings(name, {});
     const k = presetStartIndex(name);
-    const got = e.embed(sentences, { ...s, billmStartIndex: k, cacheDir: null });
+    const got = e.embed(sentences, { ...s, billmStartIndex: k });
     const want = sentences.map((x) => { const r = OFFICIAL[name](x); return byHand(r.ids, r.positions, k, r.weighted); });
     t.is(firstFailure(name, got, want, 1e-5, 0.999999), null);
   });
@@ -127,14 +127,14 @@ test('llm2vec (every layer bidirectional) against the float64 goldens\' billmSta
   // the llm2vec attention with the goldens' prompt: its mean and last token are the goldens' avg and last
   for (const pooling of ['avg', 'last'] as Pooling[]) {
     const s = resolveSettings('llm2vec', { prompt: 'bellm', preprocess: 'bellm-sts', maxLength: g.maxLength, pooling });
-    const got = e.embed(g.sentences, { ...s, billmStartIndex: k, cacheDir: null });
+    const got = e.embed(g.sentences, { ...s, billmStartIndex: k });
     const want = g.cases.find((c) => c.lora === 'tiny-lora' && c.billmStartIndex === 0 && c.nLayers === null)!.pooling[pooling];
     t.is(firstFailure(`k=0 ${pooling}`, got, want), null);
   }
   // hiddenStates at k=0 are the goldens' (their mean and last row), so a span average over them is the
   // llm2vec span mean: here the sentence and the prompt's end, counted back from the end (LLM2Vec's rule)
   const s = resolveSettings('llm2vec', { prompt: 'The representative word for sentence {(*}{text} is:"{)}', preprocess: 'bellm-sts' });
-  const got = e.embed(g.sentences.slice(0, 20), { ...s, billmStartIndex: 0, cacheDir: null });
+  const got = e.embed(g.sentences.slice(0, 20), { ...s, billmStartIndex: 0 });
   const gold = g.cases.find((c) => c.lora === 'tiny-lora' && c.billmStartIndex === 0 && c.nLayers === null)!.pooling;
   t.is(firstFailure('hidden states k=0, mean of all', g.sentencepieceIds.slice(0, 20).map((ids) => byHand(ids, range(0, ids.length), 0)), gold.avg.slice(0, 20)), null);
   t.is(firstFailure('span mean', got, g.sentencepieceIds.slice(0, 20).map((ids) => byHand(ids, range(6, ids.length), 0)), 1e-5, 0.999999), null);
@@ -143,7 +143,7 @@ test('llm2vec (every layer bidirectional) against the float64 goldens\' billmSta
 test('span pooling with the BiLLM compat mask: padded batch as given, pooled over each span', (t) => {
   const s = resolveSettings('echo-instruct', { mask: 'billm' });
   const batch8 = g.sentences.slice(0, 8);
-  const got = e.embed(batch8, { ...s, billmStartIndex: 2, cacheDir: null, batchSize: 8 });
+  const got = e.embed(batch8, { ...s, billmStartIndex: 2, batchSize: 8 });
   const enc = encodeAll(tok, batch8, s);
   const padded = packBatchBillmCompat(enc.map((x) => x.ids), 0);
   const hs = e.decoder.hiddenStates(padded, { billmStartIndex: 2, layer: 'final' });
@@ -155,7 +155,7 @@ test('span pooling with the BiLLM compat mask: padded batch as given, pooled ove
   });
   t.is(firstFailure('compat span', got, want, 1e-5, 0.999999), null);
   // pad keys visible in bidirectional layers: the compat numbers differ from correct masking
-  const correct = e.embed(batch8, { ...resolveSettings('echo-instruct', {}), billmStartIndex: 2, cacheDir: null });
+  const correct = e.embed(batch8, { ...resolveSettings('echo-instruct', {}), billmStartIndex: 2 });
   t.not(firstFailure('compat vs correct', got, correct, 1e-6, 1), null);
   // spans covering every valid token reproduce the goldens' compat numbers (no adapter)
   const base = loadModel(fixture('tiny-llama'));

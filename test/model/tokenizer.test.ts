@@ -90,3 +90,39 @@ test('truncate keeps the first maxLength ids (BOS first) and refuses bad lengths
   t.true(long >= 0);
   t.is(g.inputIds[long].length, g.maxLength);
 });
+
+test("special-token strings in the text (<s>, </s>, <unk>) become their ids in both tokenizers, as transformers' LlamaTokenizerFast does", (t) => {
+  const js = loadTokenizer(fixture('tiny-llama'), { impl: 'llama-tokenizer-js' });
+  const hf = loadTokenizer(fixture('tiny-llama'), { impl: 'tokenizer.json' });
+  // By hand from LLaMA-2's vocabulary: the text is split at each special token and each piece gets its own
+  // prefix space: "a" -> ▁a (263), " b" -> ▁ ▁b (29871, 289), "<" -> ▁< (529), ">" -> ▁> (1405).
+  const cases: [string, number[]][] = [
+    ['a <s> b', [1, 263, 29871, 1, 29871, 289]],
+    ['<s>', [1, 1]],
+    ['x</s>', [1, 921, 2]],
+    ['a<s>b', [1, 263, 1, 289]],
+    ['<<s>>', [1, 529, 1, 1405]],
+    ['hello <unk> world', [1, 22172, 29871, 0, 29871, 3186]],
+    ['<s><s></s>', [1, 1, 1, 2]],
+  ];
+  for (const [text, ids] of cases) {
+    t.deepEqual(hf.encode(text), ids, `tokenizer.json: ${text}`);
+    t.deepEqual(js.encode(text), ids, `llama-tokenizer-js: ${text}`);
+  }
+  // and on the BeLLM prompt around such a sentence
+  const p = 'The representative word for sentence Use </s> to end. is:"';
+  t.deepEqual(js.encode(p), hf.encode(p));
+});
+
+test('D12: tokenizer.json that is JSON but not a tokenizer is one UserError; ids beyond the vocabulary are caught', (t) => {
+  const dir = copyDir(fixture('tiny-llama'), tempDir(t), ['tokenizer_config.json']);
+  for (const body of ['{}', '[]', 'null', '{"model": {"type": "BPE"}}', '{"model": {"type": "Nope"}}', '{"model": {"type": "BPE", "vocab": {}, "merges": []}, "added_tokens": 7}']) {
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), body);
+    t.throws(() => loadTokenizer(dir), { instanceOf: UserError, message: /tokenizer\.json is not a usable tokenizer|has no BOS token/ }, body);
+  }
+});
+
+test('vocabSize: the ids a tokenizer can return', (t) => {
+  t.is(loadTokenizer(fixture('tiny-llama'), { impl: 'llama-tokenizer-js' }).vocabSize, 32000);
+  t.is(loadTokenizer(fixture('tiny-llama'), { impl: 'tokenizer.json' }).vocabSize, 32000);
+});
