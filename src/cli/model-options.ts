@@ -17,7 +17,7 @@ export interface ModelArgs {
   'cache-dir': string;
   cache: boolean;
   'batch-tokens'?: number;
-  'batch-size': number;
+  'batch-size'?: number;
   quiet: boolean;
   'data-dir': string;
 }
@@ -36,7 +36,7 @@ export function withModelOptions<T>(y: Argv<T>, defaultPreset: string) {
     .option('cache-dir', { type: 'string', default: '.cache/bellm-bench', describe: 'embedding cache folder' })
     .option('cache', { type: 'boolean', default: true, describe: 'use the embedding cache (--no-cache to disable)' })
     .option('batch-tokens', { type: 'number', describe: 'tokens per length-sorted batch (default: 2048 on CPU, planned from free memory on GPU)' })
-    .option('batch-size', { type: 'number', default: 16, describe: 'sentences per batch with --billm-mask-compat (SentEval order)' });
+    .option('batch-size', { type: 'number', describe: 'sentences per batch, only with --billm-mask-compat (SentEval order; default 16); otherwise --batch-tokens plans the batches' });
 }
 
 export function settingsFrom(a: ModelArgs): EmbedSettings & { preset: string } {
@@ -67,6 +67,15 @@ export function nLayersFrom(v: number | undefined, numLayers: number): number | 
 /** The explicit --batch-tokens, or the backend's planned size. */
 export function batchTokensFrom(v: number | undefined, planned: number): number {
   return v === undefined ? planned : positiveInt('batch-tokens', v);
+}
+
+/**
+ * `--batch-size`: BiLLM mask-compat batches (default 16, SentEval's). Without compat mode batches are
+ * planned by token budget and cannot change an embedding, so the option does nothing: say so.
+ */
+export function batchSizeFrom(v: number | undefined, mask: string, say: (line: string) => void): number {
+  if (v !== undefined && mask !== 'billm') say('--batch-size acts only with --billm-mask-compat (SentEval batches); without it --batch-tokens plans the batches, and --batch-size is ignored');
+  return v === undefined ? 16 : positiveInt('batch-size', v);
 }
 
 export function positiveInt(name: string, v: number): number {

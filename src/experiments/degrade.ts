@@ -13,7 +13,7 @@ import { info, progressBar } from './progress.ts';
 import type { DegradeResults, DegradeRow, RunSettings } from './results.ts';
 import { stsTableRow } from '../report/format.ts';
 import { scoreTask } from './score.ts';
-import { defaultLabel } from './sts.ts';
+import { defaultLabel, taskSplit } from './sts.ts';
 import { sweepBatch, sweepCost } from './sweep.ts';
 import { provenance } from './setup.ts';
 import { turningPoint } from './turning-point.ts';
@@ -32,6 +32,8 @@ export interface DegradeOptions {
   batchTokens?: number;
   label?: string;
   quiet: boolean;
+  /** Start over: ignore (and replace) an existing results file instead of resuming it (--overwrite). */
+  fresh?: boolean;
 }
 
 /** Options of one independent run that gives the same embeddings as point k of the sweep. */
@@ -65,7 +67,7 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
   const L = e.decoder.numLayers;
   const tasks = o.tasks;
   const sentences = [...new Set(tasks.flatMap((t) => allSentences(t)))];
-  const rows = readExisting(o.out, o).filter((r) => o.layers.includes(r.k));
+  const rows = (o.fresh ? [] : readExisting(o.out, o)).filter((r) => o.layers.includes(r.k));
   const done = new Set(rows.map((r) => r.k));
   const todo = o.layers.filter((k) => !done.has(k));
   if (done.size) info(o.quiet, `resuming ${o.out}: k = ${[...done].join(',')} already done`);
@@ -109,6 +111,7 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
     turningPoint: { largestDrop: null, changePoint: null },
     work: { layerPasses: passes, naiveLayerPasses: naive },
     ...(o.shard ? { shard: o.shard } : {}),
+    ...(taskSplit(tasks) !== 'test' ? { split: taskSplit(tasks) } : {}),
   });
   for (const k of todo) {
     const cache = caches.get(k)!;

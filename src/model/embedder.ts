@@ -18,6 +18,8 @@ export interface RunOptions extends EmbedSettings {
   batchSize?: number;
   cacheDir?: string | null;
   onProgress?: (done: number, total: number) => void;
+  /** Told once per call how many of the unique sentences came from the cache (not embedded). */
+  onCached?: (cached: number, unique: number) => void;
 }
 
 /** The text a sentence becomes before tokenization. */
@@ -99,6 +101,7 @@ export class Embedder {
       : planBatches(ids.map((x) => x.length), o.batchTokens ?? 2048);
     const H = this.dim;
     let done = unique.length - todo.length;
+    o.onCached?.(o.mask === 'billm' ? 0 : done, unique.length);
     o.onProgress?.(done, unique.length);
     const compatOut: Float32Array[] = [];
     for (const b of batches) {
