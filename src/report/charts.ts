@@ -90,7 +90,7 @@ const STAT_TEXT: Record<SentenceStat['statistic'], { unit: (n: number) => string
   },
   'group-spearman': {
     unit: (n) => `${n} groups`,
-    axis: (s) => `Spearman ρ per group of ${String(s.options.groupSize ?? 100)} pairs`,
+    axis: (s) => `Spearman ρ per ${String(s.options.groupSize ?? 100)}-pair group`,
     title: 'Per-group Spearman (group-spearman)',
   },
 };
@@ -117,7 +117,7 @@ export function boxplotFigures(runs: readonly StsResults[], statistic: SentenceS
     const defText = defs.length === 1 ? `Definition: ${defs[0]}` : `Definitions differ: ${items.map((it) => `${it.label}: ${it.stat.definition}`).join(' / ')}`;
     const title = `${text.title} on ${taskText}`;
     const ns = items.map((it) => `${it.label}: ${text.unit(it.stat.values.length)}`).join(', ');
-    const caption = `${title}, one box per configuration (${ns}). ${defText} Box: quartiles and median; whiskers: 1.5 × IQR; points beyond: outliers; dot: mean.`;
+    const caption = `${title}, one box per configuration (${ns}). ${defText.replace(/\.?\s*$/, '.')} Box: quartiles and median; whiskers: 1.5 × IQR; points beyond: outliers; dot: mean.`;
     const slotIn = (style.size.width * 0.8) / Math.max(1, items.length);
     const labelChars = charsIn(slotIn, FONT_PT.tick);
     const axis = text.axis(items[0].stat);
@@ -141,7 +141,7 @@ export function boxplotFigures(runs: readonly StsResults[], statistic: SentenceS
           }],
         } as ChartConfiguration['data'],
         options: {
-          layout: { padding: { top: pt(3), left: pt(2), right: pt(3), bottom: pt(1) } },
+          layout: { padding: { top: pt(3), left: pt(2), right: pt(3), bottom: pt(3) } },
           plugins: { legend: { display: false }, ...titles(style, title, defText) },
           scales: {
             x: { grid: { ...grid, display: false }, border, ticks: ticks({ autoSkip: false, maxRotation: 0 }) },

@@ -5,7 +5,7 @@ import type { ChartConfiguration, Plugin } from 'chart.js';
 import type { DegradeResults } from '../experiments/results.ts';
 import { chosenTurningPoint, DEFAULT_TURNING_POINT, type TurningPointMethod } from '../experiments/turning-point.ts';
 import { AVG } from './format.ts';
-import { alpha, axisTitle, border, color, grid, legend, splitSuffix, splitText, ticks, titles } from './chart-kit.ts';
+import { alpha, axisTitle, border, color, grid, legend, PALETTE, splitSuffix, splitText, ticks, titles } from './chart-kit.ts';
 import { DEFAULT_STYLE, FONT_PT, pt, type FigureStyle } from './figure-style.ts';
 import type { FigureSpec } from './render.ts';
 import { degradeCurve, slug, taskColumns } from './tables.ts';
@@ -19,6 +19,8 @@ export interface DegradeFigureOptions {
 }
 
 const POINT_STYLES = ['circle', 'rect', 'triangle', 'rectRot', 'crossRot'] as const;
+/** Per-task lines: the palette without black, which marks Avg on a per-task plot. */
+const TASK_COLORS = PALETTE.filter((c) => c !== '#000000');
 
 export const METHOD_TEXT: Record<TurningPointMethod, string> = {
   'largest-drop': 'largest one-step drop of Avg (the arrow points at the k after which Avg falls most)',
@@ -28,8 +30,10 @@ export const METHOD_TEXT: Record<TurningPointMethod, string> = {
 interface Arrow { x: number; y: number; color: string; text: string }
 
 /**
- * Down arrows above points with their labels on top. An arrow is lengthened until its label clears the
- * labels already placed, so arrows of several curves at the same or nearby k stay readable.
+ * Down arrows above points, labelled. Each arrow takes the first free placement, shortest first: label
+ * centred above the shaft, then beside its top (right, left), then a longer shaft. A placement is free
+ * when its label covers no plotted point, no earlier label and stays inside the plot, so a label never
+ * hides data and arrows of several curves at the same k stay readable.
  */
 export function arrowsPlugin(items: readonly Arrow[]): Plugin {
   return {
@@ -38,27 +42,41 @@ export function arrowsPlugin(items: readonly Arrow[]): Plugin {
       const { ctx, scales, chartArea } = chart;
       ctx.save();
       ctx.font = `${pt(FONT_PT.note)}px "${String(chart.options.font?.family ?? 'sans-serif')}"`;
-      ctx.textAlign = 'center';
-      ctx.textBaseline = 'bottom';
-      const placed: { x0: number; x1: number; y0: number; y1: number }[] = [];
-      const h = pt(FONT_PT.note), pad = pt(1);
+      type Box = { x0: number; x1: number; y0: number; y1: number };
+      const placed: Box[] = [];
+      const h = pt(FONT_PT.note), pad = pt(1), r = pt(2.5), head = pt(3.2), gap = pt(2.5);
+      const points = chart.data.datasets.flatMap((_, i) => chart.getDatasetMeta(i).data.map((el) => ({ x: el.x, y: el.y })));
+      const free = (b: Box) => b.x0 >= chartArea.left && b.x1 <= chartArea.right + pt(4) && b.y0 >= chartArea.top - pt(6)
+        && !placed.some((q) => b.x0 < q.x1 && q.x0 < b.x1 && b.y0 < q.y1 && q.y0 < b.y1)
+        && !points.some((q) => q.x + r > b.x0 && q.x - r < b.x1 && q.y + r > b.y0 && q.y - r < b.y1);
       for (const a of items) {
         const px = scales.x.getPixelForValue(a.x);
-        const py = scales.y.getPixelForValue(a.y);
-        const head = pt(3.2), gap = pt(2.5);
+        const tip = scales.y.getPixelForValue(a.y) - gap;
         const w = ctx.measureText(a.text).width;
-        const cx = Math.min(Math.max(px, chartArea.left + w / 2), chartArea.right - w / 2);
-        const tip = py - gap;
-        let len = pt(9);
-        const box = () => ({ x0: cx - w / 2 - pad, x1: cx + w / 2 + pad, y0: tip - len - pad - h, y1: tip - len - pad / 2 });
-        const hits = (b: ReturnType<typeof box>) => placed.some((q) => b.x0 < q.x1 && q.x0 < b.x1 && b.y0 < q.y1 && q.y0 < b.y1);
-        for (let n = 0; n < 12 && hits(box()); n++) len += h + pad;
-        placed.push(box());
-        const top = tip - len;
+        const boxFor = (len: number, side: 'centre' | 'right' | 'left'): Box => {
+          const top = tip - len;
+          if (side === 'centre') return { x0: px - w / 2 - pad, x1: px + w / 2 + pad, y0: top - pad - h, y1: top - pad / 2 };
+          const x0 = side === 'right' ? px + pt(2.5) : px - pt(2.5) - w - 2 * pad;
+          return { x0, x1: x0 + w + 2 * pad, y0: top - h / 2 - pad, y1: top + h / 2 + pad / 2 };
+        };
+        let choice: { len: number; box: Box } | null = null;
+        for (let len = pt(9); !choice && len <= pt(72); len += pt(2)) {
+          for (const side of ['centre', 'right', 'left'] as const) {
+            const box = boxFor(len, side);
+            if (free(box)) { choice = { len, box }; break; }
+          }
+        }
+        choice ??= { len: pt(9), box: boxFor(pt(9), 'centre') };
+        placed.push(choice.box);
+        const { box } = choice;
+        const top = tip - choice.len;
+        ctx.setLineDash([]);
+        // a white box under the label keeps it legible where it crosses a line (it never covers a point)
+        ctx.fillStyle = 'rgba(255,255,255,0.85)';
+        ctx.fillRect(box.x0, box.y0, box.x1 - box.x0, box.y1 - box.y0);
         ctx.strokeStyle = a.color;
         ctx.fillStyle = a.color;
         ctx.lineWidth = pt(0.9);
-        ctx.setLineDash([]);
         ctx.beginPath();
         ctx.moveTo(px, top);
         ctx.lineTo(px, tip - head * 0.9);
@@ -69,7 +87,9 @@ export function arrowsPlugin(items: readonly Arrow[]): Plugin {
         ctx.lineTo(px, tip);
         ctx.closePath();
         ctx.fill();
-        ctx.fillText(a.text, cx, top - pad / 2);
+        ctx.textAlign = 'center';
+        ctx.textBaseline = 'middle';
+        ctx.fillText(a.text, (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2 + pad / 4);
       }
       ctx.restore();
     },
@@ -127,7 +147,7 @@ export function degradeFigure(sweeps: readonly DegradeResults[], o: DegradeFigur
             tension: 0, order: 1,
           })),
           ...tasks.map((t, j) => ({
-            label: t, data: taskLines[j], borderColor: alpha(color(j), 0.85), backgroundColor: alpha(color(j), 0.85),
+            label: t, data: taskLines[j], borderColor: alpha(TASK_COLORS[j % TASK_COLORS.length], 0.85), backgroundColor: alpha(TASK_COLORS[j % TASK_COLORS.length], 0.85),
             borderWidth: pt(0.6), borderDash: [pt(2), pt(1.2)], pointRadius: 0, tension: 0, order: 2,
           })),
         ],
@@ -144,7 +164,7 @@ export function degradeFigure(sweeps: readonly DegradeResults[], o: DegradeFigur
           },
           y: {
             suggestedMin: lo - range * 0.06, suggestedMax: hi + range * (0.32 + 0.14 * Math.max(0, arrows.length - 1)),
-            grid, border, title: axisTitle(`Avg Spearman ×100 (${splitText(split)})`), ticks: ticks(),
+            grid, border, title: axisTitle(`${tasks.length ? '' : 'Avg '}Spearman ×100 (${splitText(split)})`), ticks: ticks(),
           },
         },
       },

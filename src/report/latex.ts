@@ -45,6 +45,7 @@ export function tableToLatex(t: Table, o: LatexTableOptions = {}): string {
     `\\begin{${float}}[t]`,
     '\\centering',
     o.size ?? '\\small',
+    '\\setlength{\\tabcolsep}{4pt}',
     `\\begin{tabular}{${numeric.map((n) => (n ? 'r' : 'l')).join('')}}`,
     '\\toprule',
     `${t.columns.map((c) => latexEscape(c.title)).join(' & ')} \\\\`,

@@ -117,8 +117,8 @@ export function uniqueLabels(items: LoadedResults[]): LoadedResults[] {
 
 /**
  * Results files from the paths given: a file is read (any error names it); a folder contributes every
- * `*.json` directly inside it that is a results file, in name order (others, like a report.json, are
- * skipped and listed in `skipped`).
+ * `*.json` directly inside it that is a results file, in the order they were made (provenance.createdAt,
+ * then file name), so the first run is the baseline; other JSON (a report.json) is skipped and listed.
  */
 export function collectResults(paths: readonly string[]): { loaded: LoadedResults[]; skipped: string[] } {
   const loaded: LoadedResults[] = [];
@@ -132,7 +132,7 @@ export function collectResults(paths: readonly string[]): { loaded: LoadedResult
     }
     if (!dir) { loaded.push(loadResults(p)); continue; }
     const files = readdirSync(p).filter((f) => f.toLowerCase().endsWith('.json')).sort();
-    let found = 0;
+    const here: LoadedResults[] = [];
     for (const f of files) {
       const file = join(p, f);
       let json: unknown;
@@ -143,10 +143,11 @@ export function collectResults(paths: readonly string[]): { loaded: LoadedResult
         continue;
       }
       if (!isResultsKind(json)) { skipped.push(file); continue; }
-      loaded.push({ file, results: parseResults(json, file) });
-      found++;
+      here.push({ file, results: parseResults(json, file) });
     }
-    if (found === 0) throw new UserError(`${p}: no results files in this folder (*.json written by \`bellm-bench sts\`, \`degrade\` or \`score --out\`)`);
+    const made = (l: LoadedResults) => String(l.results.provenance?.createdAt ?? '');
+    loaded.push(...here.map((l, i) => ({ l, i })).sort((a, b) => made(a.l).localeCompare(made(b.l)) || a.i - b.i).map(({ l }) => l));
+    if (here.length === 0) throw new UserError(`${p}: no results files in this folder (*.json written by \`bellm-bench sts\`, \`degrade\` or \`score --out\`)`);
   }
   return { loaded, skipped };
 }

@@ -206,7 +206,8 @@ export async function writeReport(results: readonly (Results | LoadedResults)[],
   }
   if (formats.has('csv')) for (const t of report.tables) put(`tables/${t.id}.csv`, tableToCsv(t));
   if (formats.has('tex')) {
-    for (const t of report.tables) put(`tables/${t.id}.tex`, tableToLatex(t));
+    // every table but the settings (long prompts and paths: provenance, not a paper table)
+    for (const t of report.tables) if (t.id !== 'settings') put(`tables/${t.id}.tex`, tableToLatex(t));
     if (report.figures.length) put('figures.tex', figuresToLatex(report.figures));
   }
   if (formats.has('json')) put('report.json', JSON.stringify(reportJson(report, opts, figureFiles), null, 2) + '\n');

@@ -23,6 +23,7 @@ test('STS table: booktabs, right-aligned numbers as printed, table* for nine col
     '\\begin{table*}[t]',
     '\\centering',
     '\\small',
+    '\\setlength{\\tabcolsep}{4pt}',
     '\\begin{tabular}{lrrrrrrrr}',
     '\\toprule',
     'Configuration & STS12 & STS13 & STS14 & STS15 & STS16 & STS-B & SICK-R & Avg \\\\',

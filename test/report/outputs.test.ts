@@ -121,6 +121,13 @@ test('CLI: report takes a folder (every results file in it, others skipped), --l
   const json = JSON.parse(readFileSync(join(dir, 'rep', 'report.json'), 'utf8'));
   t.deepEqual(json.sources.map((s: { label: string }) => s.label), ['Base', 'synthetic B', 'synthetic degrade']);
   t.deepEqual(readdirSync(join(dir, 'rep', 'mteb')).sort(), ['Base', 'README.md', 'synthetic_B']);
+  // a folder lists its runs in the order they were made (provenance.createdAt), not by name
+  const ordered = join(dir, 'ordered');
+  mkdirSync(ordered);
+  const at = (r: StsResults, createdAt: string) => ({ ...r, provenance: { ...r.provenance, createdAt } });
+  writeFileSync(join(ordered, 'a.json'), JSON.stringify(at(A, '2024-01-02T00:00:00.000Z')));
+  writeFileSync(join(ordered, 'z.json'), JSON.stringify(at(B, '2024-01-01T00:00:00.000Z')));
+  t.deepEqual(collectResults([ordered]).loaded.map((l) => l.results.label), ['synthetic B', 'synthetic A']);
   const empty = join(dir, 'empty');
   mkdirSync(empty);
   const e = cli([empty, '--out', join(dir, 'rep2')]);
