@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { formatStsTable } from '../eval/table.ts';
-import { runDegrade } from '../experiments/degrade.ts';
+import { degradeRunSettings, runDegrade } from '../experiments/degrade.ts';
 import { parseLayers, parseShard, shardLayers, type SweepMode } from '../experiments/layers.ts';
 import { info } from '../experiments/progress.ts';
 import { openEmbedder } from '../experiments/setup.ts';
@@ -52,7 +52,8 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
     const label = a.label ?? `${embedder.model.dir.split('/').filter(Boolean).pop()}${embedder.model.lora ? '+lora' : ''}+${a.mode}`;
     const out = a.out ?? degradeDefaultPath({
       model: a.model, adapter: a.lora, backend: embedder.backend.name, tasks: loaded.map((t) => t.spec.name), split,
-      settings, mode: a.mode, layers: all, shard,
+      // the settings as given and as the file records them: whatever either gains later is covered
+      settings: { ...settings, ...degradeRunSettings(settings) }, mode: a.mode, layers: all, shard,
     });
     if (a.overwrite && existsSync(out)) info(a.quiet, `--overwrite: starting ${out} over`);
     mkdirSync(dirname(out), { recursive: true });

@@ -40,7 +40,7 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     .option('out', { type: 'string', describe: 'results file (default reports/sts-<model>[+adapter][+k]-<hash of the settings>.json)' })
     .option('label', { type: 'string', describe: 'configuration name in tables and figures' })
     .option('compare-paper', { type: 'boolean', default: false, describe: "print BeLLM's published numbers and the deltas beside the table" })
-    .option('sentence-stats', { type: 'boolean', default: true, describe: 'compute pivot-spearman and group-spearman on STS-B test for the box plots' })
+    .option('sentence-stats', { type: 'boolean', default: true, describe: 'compute pivot-spearman and group-spearman on STS-B (its scored split) for the box plots' })
     .option('pivot-layer', { type: 'string', default: 'final', describe: "pivot-spearman layer: 'final' (after the final norm) or 0..L (residual stream after that many layers)" })
     .option('pivot-bos', { type: 'boolean', default: true, describe: 'BOS takes part in pivot-spearman (--no-pivot-bos to leave it out)' })
     .option('pivot-prompt', { type: 'boolean', default: true, describe: "the prompt's tokens take part in pivot-spearman (--no-pivot-prompt: only the sentence's tokens)" })
@@ -67,7 +67,7 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     });
     const statsOptions = a['sentence-stats'] ? { pivot: { layer: pl, bos: a['pivot-bos'], prompt: a['pivot-prompt'] }, groupSize: a['group-size'] } : false;
     const out = a.out ?? stsDefaultPath(results, {
-      model: a.model, adapter: a.lora, backend: embedder.backend.name,
+      model: a.model, adapter: a.lora, backend: embedder.backend.name, resolved: settings,
       extra: { sentenceStats: statsOptions, batchSize: settings.mask === 'billm' ? batchSize : undefined },
     });
     if (a.out === undefined && existsSync(out)) info(a.quiet, `replacing ${out}: an earlier run with the same model, adapter, tasks, split and settings`);

@@ -105,7 +105,7 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
     label: o.label ?? defaultLabel(e, null, o.mode),
     mode: o.mode,
     provenance: provenance(e, o.dataDir, tasks.map((t) => t.spec)),
-    settings: settingsOf(o),
+    settings: degradeRunSettings(o.settings),
     layers: o.allLayers,
     rows: [...rows].sort((a, b) => a.k - b.k),
     turningPoint: { largestDrop: null, changePoint: null },
@@ -124,8 +124,8 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
   return final;
 }
 
-function settingsOf(o: DegradeOptions): RunSettings {
-  const s = o.settings;
+/** The settings a sweep's results file records (k and n vary per row, so they are null here). */
+export function degradeRunSettings(s: EmbedSettings & { preset: string }): RunSettings {
   return { preset: s.preset, preprocess: s.preprocess, prompt: s.prompt, pooling: s.pooling, maxLength: s.maxLength, mask: s.mask, billmStartIndex: null, nLayers: null };
 }
 

@@ -60,11 +60,15 @@ export function defaultResultsPath(id: ResultsIdentity, stem: string, opts: { di
  * The default results file of a finished sts run: identity from what the file records (its resolved
  * settings, tasks and split) plus the model and adapter as given and the options in `extra`.
  */
-export function stsDefaultPath(r: StsResults, o: { model: string; adapter?: string | null; backend: string; extra?: Record<string, unknown>; dir?: string }): string {
+export function stsDefaultPath(r: StsResults, o: {
+  model: string; adapter?: string | null; backend: string; extra?: Record<string, unknown>; dir?: string;
+  /** The resolved settings as given to the run (settingsFrom), merged under the recorded ones. */
+  resolved?: object;
+}): string {
   const split = r.split ?? 'test';
   const id: ResultsIdentity = {
     kind: 'sts', model: modelRef(o.model), adapter: o.adapter ? modelRef(o.adapter) : null, tasks: r.tasks.map((t) => t.task), split,
-    settings: r.settings, extra: { device: deviceKind(o.backend), ...o.extra },
+    settings: { ...o.resolved, ...r.settings }, extra: { device: deviceKind(o.backend), ...o.extra },
   };
   const s = r.settings;
   const stem = resultsStem([o.model, o.adapter, s.billmStartIndex !== null && `k${s.billmStartIndex}`, s.nLayers !== null && `n${s.nLayers}`, split !== 'test' && split]);

@@ -89,3 +89,11 @@ test('turning point choice: largest-drop names the k before the steepest fall, c
   t.deepEqual(chosenTurningPoint(tp, 'change-point'), { k: 23, method: 'change-point', text: 'two-line change point at k = 23' });
   t.is(chosenTurningPoint({ largestDrop: null, changePoint: null }, 'largest-drop'), null);
 });
+
+test('sts: a setting resolved for the run but not (yet) recorded in the results still changes the name', (t) => {
+  const run = handRun('r', { 'STS-B': 0.5 }, { billmStartIndex: null });
+  const o = { model: 'm/tiny-llama', backend: 'cpu' };
+  const given = { ...run.settings };
+  t.is(stsDefaultPath(run, { ...o, resolved: given }), stsDefaultPath(run, o), 'nothing new: the same name');
+  t.not(stsDefaultPath(run, { ...o, resolved: { ...given, dtype: 'bf16' } }), stsDefaultPath(run, o));
+});
