@@ -9,7 +9,7 @@ if (!a || !b) { console.error('usage: check-reproduction.ts RUN_A RUN_B'); proce
 const COLUMNS = ['STS12', 'STS13', 'STS14', 'STS15', 'STS16', 'STS-B', 'SICK-R', 'Avg'];
 const problems: string[] = [];
 const files = readdirSync(a).filter((f) => f.endsWith('.json')).sort();
-if (files.length !== 5) problems.push(`${a}: expected 5 results files, found ${files.length}`);
+if (files.length !== 6) problems.push(`${a}: expected 6 results files, found ${files.length}`);
 
 type Row = Record<string, number>;
 const shape = (where: string, row: Row) => {
@@ -30,12 +30,13 @@ for (const f of files) {
   const rb = JSON.parse(readFileSync(join(b, f), 'utf8'));
   if (ra.kind === 'sts') shape(`${f}`, ra.table);
   else {
-    if (JSON.stringify(ra.rows.map((r: { k: number }) => r.k)) !== '[0,1,2,3,4]') problems.push(`${f}: k values are not 0..4`);
+    const ks = ra.mode === 'truncate' ? '[1,2,3,4]' : '[0,1,2,3,4]';
+    if (JSON.stringify(ra.rows.map((r: { k: number }) => r.k)) !== ks) problems.push(`${f}: k values are not ${ks} (${ra.mode})`);
     for (const row of ra.rows) shape(`${f} k=${row.k}`, row.table);
   }
   if (strip(ra) !== strip(rb)) problems.push(`${f}: results differ between ${a} and ${b}`);
 }
-for (const f of ['report.md', 'report.html']) {
+for (const f of ['report.md', 'report.html', 'figures/degradation.pdf', 'tables/sts.tex']) {
   try { readFileSync(join(a, 'report', f)); } catch { problems.push(`${a}/report/${f} is missing`); }
 }
 if (problems.length) { for (const p of problems) console.error(p); process.exit(1); }

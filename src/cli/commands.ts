@@ -10,9 +10,10 @@ import { mergeCommand } from './merge.ts';
 import { reportCommand } from './report.ts';
 import { presetsCommand } from './presets.ts';
 import { explainCommand } from './explain.ts';
+import { pairsCommand } from './pairs.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
-  tasksCommand, dataCommand, scoreCommand, embedCommand, stsCommand, degradeCommand, mergeCommand, reportCommand, presetsCommand,
+  tasksCommand, dataCommand, pairsCommand, scoreCommand, embedCommand, stsCommand, degradeCommand, mergeCommand, reportCommand, presetsCommand,
   explainCommand,
 ];

@@ -1,20 +1,27 @@
-import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UserError } from '../errors.ts';
 import { formatStsTable } from '../eval/table.ts';
-import { runDegrade } from '../experiments/degrade.ts';
+import { degradeRunSettings, runDegrade } from '../experiments/degrade.ts';
 import { parseLayers, parseShard, shardLayers, type SweepMode } from '../experiments/layers.ts';
 import { info } from '../experiments/progress.ts';
 import { openEmbedder } from '../experiments/setup.ts';
 import { loadTasks } from '../experiments/sts.ts';
-import { TASK_ORDER } from '../tasks/registry.ts';
+import { degradeDefaultPath } from '../experiments/names.ts';
+import { chosenTurningPoint, DEFAULT_TURNING_POINT, TURNING_POINT_METHODS, type TurningPointMethod } from '../experiments/turning-point.ts';
+import { TASK_SPECS } from '../tasks/registry.ts';
+import { defaultTaskNames, parseSplit } from '../tasks/split.ts';
 import { batchTokensFrom, settingsFrom, withModelOptions, type ModelArgs } from './model-options.ts';
-import { checkDataDir, checkOutputFile, preflightModel, taskNames } from './guards.ts';
+import { checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, taskNames } from './guards.ts';
 
 interface DegradeArgs extends ModelArgs {
   layers?: string;
   mode: SweepMode;
-  tasks: string[];
+  tasks?: string[];
+  split: string;
+  overwrite: boolean;
+  'turning-point': TurningPointMethod;
   shard?: string;
   out?: string;
   label?: string;
@@ -26,14 +33,19 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
   builder: (y) => withModelOptions(y, 'bellm-degrade')
     .option('layers', { type: 'string', describe: 'k values: a..b, a list 0,8,16, or both (default: 0..L, or 1..L with --mode truncate)' })
     .option('mode', { type: 'string', choices: ['bidirectional', 'truncate'], default: 'bidirectional', describe: 'bidirectional: billmStartIndex = k; truncate: keep the first k layers' })
-    .option('tasks', { type: 'string', array: true, default: [...TASK_ORDER], describe: 'tasks to score at each k' })
+    .option('tasks', { type: 'string', array: true, describe: 'tasks to score at each k (default all 7, or STS-B SICK-R with --split dev)' })
+    .option('split', { type: 'string', choices: ['test', 'dev'], default: 'test', describe: 'test, or dev (STS-B dev, SICK-R trial) to choose k without touching test' })
+    .option('turning-point', { type: 'string', choices: [...TURNING_POINT_METHODS], default: DEFAULT_TURNING_POINT, describe: 'which turning point to name: largest-drop (largest one-step fall of Avg) or change-point (two-line fit)' })
+    .option('overwrite', { type: 'boolean', default: false, describe: 'start the sweep over, replacing an existing results file instead of resuming it' })
     .option('shard', { type: 'string', describe: 'i/n: run every n-th k starting at the i-th (join with `bellm-bench merge`)' })
-    .option('out', { type: 'string', describe: 'results file; an existing one is resumed (default reports/degrade-<label>.json)' })
+    .option('out', { type: 'string', describe: 'results file; an existing one of the same sweep is resumed (default reports/degrade-<model>[+adapter]+<mode>-<hash of the settings>.json)' })
     .option('label', { type: 'string', describe: 'configuration name in tables and figures' }) as never,
   handler: (a) => {
     // Everything that can be checked without the weights is checked before they load.
     checkDataDir(a['data-dir']);
-    const tasks = taskNames(a.tasks);
+    const split = parseSplit(a.split);
+    const tasks = a.tasks ? taskNames(a.tasks) : defaultTaskNames(TASK_SPECS, split);
+    if (!a.tasks && split !== 'test') info(a.quiet, `--split ${split}: STS12-16 have no ${split} split; scoring ${tasks.join(', ')}`);
     const settings = settingsFrom(a);
     if (settings.mask === 'billm') throw new UserError('degrade does not support --billm-mask-compat (results would depend on batch composition)');
     const shard = a.shard ? parseShard(a.shard) : null;
@@ -43,19 +55,30 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
     const layers = shardLayers(all, shard);
     const modelName = a.model.split('/').filter(Boolean).pop();
     const label = a.label ?? `${modelName}${a.lora ? '+lora' : ''}+${a.mode}`;
-    const out = a.out ?? join('reports', `degrade-${label.replace(/[^\w.+-]+/g, '_')}${shard ? `.shard${shard.index}of${shard.count}` : ''}.json`);
-    checkOutputFile(out, '--out');
-    const loaded = loadTasks(tasks, a['data-dir']);
+    if (a.out !== undefined) checkOutputFile(a.out, '--out');
+    else checkWritableFolder('reports', '--out (default reports/)');
+    const loaded = loadTasks(tasks, a['data-dir'], split);
     const { embedder, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet, verifyWeights: a['verify-weights'] });
+    // The default name hashes the device kind too, so it is known once the backend is chosen.
+    const out = a.out ?? degradeDefaultPath({
+      model: a.model, adapter: a.lora, backend: embedder.backend.name, tasks: loaded.map((t) => t.spec.name), split,
+      // the settings as given and as the file records them: whatever either gains later is covered
+      settings: { ...settings, ...degradeRunSettings(settings) }, mode: a.mode, layers: all, shard,
+    });
+    if (a.out === undefined) checkOutputFile(out, '--out');
+    if (a.overwrite && existsSync(out)) info(a.quiet, `--overwrite: starting ${out} over`);
+    mkdirSync(dirname(out), { recursive: true });
     const r = runDegrade(embedder, {
       tasks: loaded, dataDir: a['data-dir'], settings, mode: a.mode, layers, allLayers: all, shard, out,
-      cacheDir: a.cache ? a['cache-dir'] : null, batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), label, quiet: a.quiet,
+      cacheDir: a.cache ? a['cache-dir'] : null, batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), label, quiet: a.quiet, fresh: a.overwrite,
     });
     const rows = r.rows.map((row) => ({ label: `k=${row.k}`, scores: Object.fromEntries(row.tasks.map((t) => [t.label, t.main])) }));
     process.stdout.write(`${formatStsTable(rows, 'text', a.mode === 'truncate' ? 'layers' : 'causal')}\n`);
     const tp = r.turningPoint;
-    if (tp.largestDrop) process.stdout.write(`turning point (largest one-step drop of Avg): after k=${tp.largestDrop.k} (-${tp.largestDrop.drop.toFixed(2)})\n`);
-    if (tp.changePoint) process.stdout.write(`change point (two-line least squares): k=${tp.changePoint.k}\n`);
+    const chosen = chosenTurningPoint(tp, a['turning-point']);
+    process.stdout.write(`turning point (${a['turning-point']}): ${chosen ? chosen.text : 'none'}\n`);
+    if (tp.largestDrop) process.stdout.write(`  largest one-step drop of Avg: after k=${tp.largestDrop.k} (-${tp.largestDrop.drop.toFixed(2)})\n`);
+    if (tp.changePoint) process.stdout.write(`  change point (two-line least squares): k=${tp.changePoint.k}\n`);
     info(a.quiet, `layer passes: ${r.work.layerPasses} (independent runs: ${r.work.naiveLayerPasses}); results: ${out}`);
   },
 };

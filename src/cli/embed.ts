@@ -1,15 +1,17 @@
-import { createWriteStream, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UserError } from '../errors.ts';
-import { progressBar } from '../experiments/progress.ts';
+import { info, progressBar } from '../experiments/progress.ts';
 import { openEmbedder } from '../experiments/setup.ts';
 import { openEmbeddingCache } from '../experiments/run-identity.ts';
-import { info, notice } from '../experiments/progress.ts';
+import { notice } from '../experiments/progress.ts';
 import { countTruncated, type RunOptions } from '../model/embedder.ts';
+import { npyFloat32 } from '../model/npy.ts';
 import { pooledPositions, truncationRule } from '../model/template.ts';
 import { firstInvalidUtf8Line } from '../tasks/text.ts';
 import { checkInputFile, checkOutputFile, preflightModel } from './guards.ts';
-import { batchTokensFrom, nLayersFrom, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
+import { batchSizeFrom, batchTokensFrom, nLayersFrom, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 
 interface EmbedArgs extends ModelArgs {
   input: string;
@@ -21,15 +23,17 @@ interface EmbedArgs extends ModelArgs {
 
 export const embedCommand: CommandModule<object, EmbedArgs> = {
   command: 'embed',
-  describe: 'embed one sentence per line of --input into JSONL ({"text", "embedding"} per line; --with-tokens adds "ids" and "pooledPositions")',
+  describe: 'embed one sentence per line of --input into JSONL ({"text", "embedding"} per line; --with-tokens adds "ids" and "pooledPositions") or .npy (float32, one row per line)',
   builder: (y) => withModelOptions(y, 'bellm-sts')
     .option('input', { type: 'string', demandOption: true, describe: 'UTF-8 text file, one sentence per line' })
-    .option('output', { type: 'string', demandOption: true, describe: 'JSONL output file' })
+    .option('output', { type: 'string', demandOption: true, describe: 'output file: .jsonl ({"text", "embedding"} per line) or .npy (float32 matrix, one row per input line, in order)' })
     .option('billm-start-index', { type: 'number', describe: 'layers with index >= k attend bidirectionally' })
     .option('n-layers', { type: 'number', describe: 'keep only the first n layers' })
     .option('with-tokens', { type: 'boolean', default: false, describe: 'add "ids" (every input id, BOS/EOS included) and "pooledPositions" (0-based positions pooled) to each line' }) as never,
   handler: async (a) => {
     // Everything that can be checked without the weights is checked before they load.
+    const format = outputFormat(a.output);
+    if (a['with-tokens'] && format !== 'jsonl') throw new UserError(`--with-tokens writes "ids" and "pooledPositions" into JSONL lines: name a .jsonl --output, not ${a.output}`);
     checkInputFile(a.input, '--input');
     const sentences = readSentences(a.input);
     const settings = settingsFrom(a);
@@ -42,8 +46,8 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
     if (truncated) info(a.quiet, `${truncated} of ${sentences.length} inputs were truncated (${truncationRule(settings.tokenize ?? 'whole', settings.maxLength)})`);
     const bar = progressBar('embedding', a.quiet);
     const run: RunOptions = {
-      ...settings, billmStartIndex, nLayers,
-      batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), batchSize: a['batch-size'], onProgress: (d, n) => bar.update(d, n),
+      ...settings, billmStartIndex, nLayers, batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens),
+      batchSize: batchSizeFrom(a['batch-size'], settings.mask, (l) => info(a.quiet, l)), onProgress: (d, n) => bar.update(d, n),
     };
     run.cache = openEmbeddingCache(embedder, run, a.cache ? a['cache-dir'] : null, notice);
     const vecs = embedder.embed(sentences, run);
@@ -51,13 +55,17 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
     // Written to a temp file and renamed: a failed write never leaves a partial output behind.
     const tmp = `${a.output}.tmp`;
     try {
-      const out = createWriteStream(tmp);
-      const failed = new Promise<never>((_, rej) => out.on('error', rej));
-      sentences.forEach((s, i) => {
-        const tokens = a['with-tokens'] ? { ids: encoded[i].ids, pooledPositions: pooledPositions(encoded[i], settings.pooling) } : {};
-        out.write(`${JSON.stringify({ text: s, embedding: Array.from(vecs[i]), ...tokens })}\n`);
-      });
-      await Promise.race([failed, new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())))]);
+      if (format === 'npy') {
+        writeFileSync(tmp, npyFloat32(vecs, embedder.dim));
+      } else {
+        const out = createWriteStream(tmp);
+        const failed = new Promise<never>((_, rej) => out.on('error', rej));
+        sentences.forEach((s, i) => {
+          const tokens = a['with-tokens'] ? { ids: encoded[i].ids, pooledPositions: pooledPositions(encoded[i], settings.pooling) } : {};
+          out.write(`${JSON.stringify({ text: s, embedding: Array.from(vecs[i]), ...tokens })}\n`);
+        });
+        await Promise.race([failed, new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())))]);
+      }
       renameSync(tmp, a.output);
     } catch (e) {
       rmSync(tmp, { force: true });
@@ -65,6 +73,14 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
     }
   },
 };
+
+/** The output format from the file's extension, checked before the model loads. */
+export function outputFormat(path: string): 'jsonl' | 'npy' {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.jsonl') return 'jsonl';
+  if (ext === '.npy') return 'npy';
+  throw new UserError(`--output ${path}: name a .jsonl file ({"text", "embedding"} per line) or a .npy file (float32, one row per sentence)`);
+}
 
 /** One sentence per line of a strict UTF-8 file (\n or \r\n); invalid bytes are refused, naming the line. */
 export function readSentences(file: string): string[] {

@@ -126,11 +126,11 @@ export function taskNames(values: readonly string[]): string[] {
  * What a model-running command checks before the weights load: config.json (its depth bounds the layer
  * options, its vocabulary the pad id), the cache folder and the batch options.
  */
-export function preflightModel(a: { model: string; cache: boolean; 'cache-dir': string; 'batch-tokens'?: number; 'batch-size': number }, settings: EmbedSettings): LlamaConfig {
+export function preflightModel(a: { model: string; cache: boolean; 'cache-dir': string; 'batch-tokens'?: number; 'batch-size'?: number }, settings: EmbedSettings): LlamaConfig {
   const config = readConfig(a.model);
   checkPadToken(config, settings, a.model);
   if (a.cache) checkWritableFolder(a['cache-dir'], '--cache-dir');
   if (a['batch-tokens'] !== undefined) positiveInt('batch-tokens', a['batch-tokens']);
-  positiveInt('batch-size', a['batch-size']);
+  if (a['batch-size'] !== undefined) positiveInt('batch-size', a['batch-size']);
   return config;
 }

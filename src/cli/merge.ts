@@ -2,17 +2,20 @@ import type { CommandModule } from 'yargs';
 import { writeAtomic } from '../experiments/degrade.ts';
 import { mergeDegrade } from '../experiments/merge.ts';
 import { checkOutputFile } from './guards.ts';
+import { checkExplicitOut } from '../experiments/names.ts';
 
-interface MergeArgs { files: string[]; out: string }
+interface MergeArgs { files: string[]; out: string; overwrite: boolean }
 
 export const mergeCommand: CommandModule<object, MergeArgs> = {
   command: 'merge <files..>',
   describe: 'join the shard results of one degrade sweep (--shard i/n) into one results file',
   builder: (y) => y
     .positional('files', { type: 'string', array: true, demandOption: true })
-    .option('out', { type: 'string', demandOption: true, describe: 'merged results file' }) as never,
+    .option('out', { type: 'string', demandOption: true, describe: 'merged results file' })
+    .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing --out file (otherwise refused)' }) as never,
   handler: (a) => {
     checkOutputFile(a.out, '--out');
+    checkExplicitOut(a.out, a.overwrite);
     const merged = mergeDegrade(a.files);
     writeAtomic(a.out, merged);
     const missing = merged.layers.filter((k) => !merged.rows.some((r) => r.k === k));

@@ -21,7 +21,7 @@ export interface ModelArgs {
   cache: boolean;
   'verify-weights': boolean;
   'batch-tokens'?: number;
-  'batch-size': number;
+  'batch-size'?: number;
   quiet: boolean;
   'data-dir': string;
 }
@@ -43,7 +43,7 @@ export function withModelOptions<T>(y: Argv<T>, defaultPreset: string) {
     .option('cache', { type: 'boolean', default: true, describe: 'use the embedding cache (--no-cache: nothing read from or written to --cache-dir)' })
     .option('verify-weights', { type: 'boolean', default: false, describe: 're-hash every weight, adapter and tokenizer file instead of trusting the remembered hashes (see README, reliability)' })
     .option('batch-tokens', { type: 'number', describe: 'tokens per length-sorted batch (default: 2048 on CPU, planned from free memory on GPU)' })
-    .option('batch-size', { type: 'number', default: 16, describe: 'sentences per batch with --billm-mask-compat (SentEval order)' });
+    .option('batch-size', { type: 'number', describe: 'sentences per batch, only with --billm-mask-compat (SentEval order; default 16); otherwise --batch-tokens plans the batches' });
 }
 
 /** `\n`, `\t` and `\\` in a --prompt or --instruction given on the command line. */
@@ -88,6 +88,15 @@ export function nLayersFrom(v: number | undefined, numLayers: number): number | 
 /** The explicit --batch-tokens, or the backend's planned size. */
 export function batchTokensFrom(v: number | undefined, planned: number): number {
   return v === undefined ? planned : positiveInt('batch-tokens', v);
+}
+
+/**
+ * `--batch-size`: BiLLM mask-compat batches (default 16, SentEval's). Without compat mode batches are
+ * planned by token budget and cannot change an embedding, so the option does nothing: say so.
+ */
+export function batchSizeFrom(v: number | undefined, mask: string, say: (line: string) => void): number {
+  if (v !== undefined && mask !== 'billm') say('--batch-size acts only with --billm-mask-compat (SentEval batches); without it --batch-tokens plans the batches, and --batch-size is ignored');
+  return v === undefined ? 16 : positiveInt('batch-size', v);
 }
 
 export function positiveInt(name: string, v: number): number {

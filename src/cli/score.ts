@@ -1,33 +1,20 @@
-// `bellm-bench score`: score a file of predicted similarities (one per scored pair, in task order).
-import { readFileSync } from 'node:fs';
+// `bellm-bench score`: score predicted similarities (one per scored pair, in `pairs` order) made by any
+// tool; with --out, keep them as a results file that `report` compares with bellm-bench runs.
+import { basename } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../errors.ts';
-import { evaluateTask, splitScored, type StsEvaluation } from '../eval/sts.ts';
-import { formatFromPath, parsePredictions, type PredictionFormat } from '../eval/predictions.ts';
+import type { StsEvaluation } from '../eval/sts.ts';
+import type { PredictionFormat } from '../eval/predictions.ts';
 import { pyFixed2 } from '../eval/table.ts';
-import { loadTask, scoredSubsets } from '../tasks/load.ts';
+import { writeAtomic } from '../experiments/degrade.ts';
+import { checkExplicitOut } from '../experiments/names.ts';
+import { scoreFile, scoreResults } from '../experiments/score-file.ts';
 import { getTask } from '../tasks/registry.ts';
+import { parseSplit } from '../tasks/split.ts';
 
-interface ScoreArgs { 'data-dir': string; quiet: boolean; task: string; predictions: string; format?: PredictionFormat; json: boolean }
-
-/** Read, check and score a predictions file. */
-export function scoreFile(taskName: string, file: string, dataDir: string, format: PredictionFormat = formatFromPath(file)): StsEvaluation {
-  const spec = getTask(taskName); // unknown names fail before any file is read
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new UserError(`cannot read predictions file ${file}`);
-  }
-  const values = parsePredictions(text, format, file);
-  const task = loadTask(spec, dataDir);
-  const subsets = scoredSubsets(task);
-  const expected = subsets.reduce((a, s) => a + s.pairs.length, 0);
-  if (values.length !== expected) {
-    const order = subsets.map((s) => `${s.name} ${s.pairs.length}`).join(', ');
-    throw new UserError(`${file}: expected ${expected} scores for ${spec.name} (one per scored pair, in order: ${order}), got ${values.length}`);
-  }
-  return evaluateTask(task, splitScored(task, values));
+interface ScoreArgs {
+  'data-dir': string; quiet: boolean; task: string[]; predictions: string[]; format?: PredictionFormat; json: boolean;
+  split: string; out?: string; label?: string; overwrite: boolean;
 }
 
 const pct = (v: number) => pyFixed2(v * 100);
@@ -42,20 +29,37 @@ export function formatEvaluation(r: StsEvaluation): string {
   const head = ['subset', 'n', 'pearson', 'spearman'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join('  ');
-  const main = getTask(r.task).mainScore.subset === 'all' ? 'all' : 'test';
+  const main = getTask(r.task).mainScore.subset === 'all' ? 'all' : r.subsets.some((s) => s.name === 'test') ? 'test' : 'dev';
   return [`${r.task} (${r.label}), x100:`, line(head), ...rows.map(line), `${r.label}: ${pct(r.main)} (${main} Spearman x100, the reported number)`].join('\n');
 }
 
 export const scoreCommand: CommandModule<{ 'data-dir': string; quiet: boolean }, ScoreArgs> = {
   command: 'score',
-  describe: 'score predicted similarities (one per scored pair, in task order) against a task\'s gold scores',
+  describe: 'score predicted similarities (one per scored pair, in the order `bellm-bench pairs` lists them) against a task\'s gold scores',
   builder: (y) => y
-    .option('task', { type: 'string', demandOption: true, describe: 'task name or alias (see `bellm-bench tasks`)' })
-    .option('predictions', { type: 'string', demandOption: true, describe: 'file of similarities: STS12-16 all subsets concatenated in registry order; STS-B/SICK-R the test split' })
+    .option('task', { type: 'string', array: true, demandOption: true, describe: 'task name or alias (see `bellm-bench tasks`); repeat with one --predictions each' })
+    .option('predictions', { type: 'string', array: true, demandOption: true, describe: 'file of similarities per --task: STS12-16 all subsets concatenated in registry order; STS-B/SICK-R the split' })
+    .option('split', { type: 'string', choices: ['test', 'dev'], default: 'test', describe: 'STS-B/SICK-R split the predictions are for (dev: STS-B dev, SICK-R trial)' })
     .option('format', { choices: ['jsonl', 'csv'] as const, describe: 'jsonl (a number or {"score": x} per line) or csv (one column, optional header); default from the extension' })
+    .option('out', { type: 'string', describe: 'write a results file (kind "score") that `bellm-bench report` takes as a configuration' })
+    .option('label', { type: 'string', describe: 'configuration name of the results file (default: the first predictions file\'s name)' })
+    .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing --out file (otherwise refused)' })
     .option('json', { type: 'boolean', default: false, describe: 'print the full result as JSON' }) as unknown as Argv<ScoreArgs>,
   handler: (argv) => {
-    const r = scoreFile(argv.task, argv.predictions, argv['data-dir'], argv.format);
-    process.stdout.write(argv.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatEvaluation(r)}\n`);
+    const split = parseSplit(argv.split);
+    if (argv.task.length !== argv.predictions.length) {
+      throw new UserError(`give one --predictions per --task (got ${argv.task.length} tasks and ${argv.predictions.length} files)`);
+    }
+    if (argv.out !== undefined) checkExplicitOut(argv.out, argv.overwrite);
+    if (argv.out === undefined && argv.task.length === 1) {
+      const r = scoreFile(argv.task[0], argv.predictions[0], argv['data-dir'], argv.format, split).evaluation;
+      process.stdout.write(argv.json ? `${JSON.stringify(r, null, 2)}\n` : `${formatEvaluation(r)}\n`);
+      return;
+    }
+    const label = argv.label ?? basename(argv.predictions[0]).replace(/\.[^.]+$/, '');
+    const res = scoreResults(argv.task.map((t, i) => ({ task: t, file: argv.predictions[i], format: argv.format })), { dataDir: argv['data-dir'], split, label });
+    if (argv.out !== undefined) writeAtomic(argv.out, res);
+    if (argv.json) process.stdout.write(`${JSON.stringify(res, (k, v) => (k === 'pairs' ? undefined : v), 2)}\n`);
+    else process.stdout.write(`${res.tasks.map((t) => `${t.label}: ${pct(t.main)}`).join('\n')}\n${argv.out !== undefined ? `results: ${argv.out}\n` : ''}`);
   },
 };

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UserError } from '../errors.ts';
@@ -6,14 +6,19 @@ import { formatStsTable } from '../eval/table.ts';
 import { writeAtomic } from '../experiments/degrade.ts';
 import { info } from '../experiments/progress.ts';
 import { openEmbedder } from '../experiments/setup.ts';
+import { shortHash } from '../experiments/identity.ts';
+import { checkExplicitOut, stsDefaultPath } from '../experiments/names.ts';
 import { defaultLabel, loadTasks, runSts } from '../experiments/sts.ts';
 import type { StsResults } from '../experiments/results.ts';
-import { TASK_ORDER } from '../tasks/registry.ts';
-import { batchTokensFrom, nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
+import { TASK_SPECS } from '../tasks/registry.ts';
+import { defaultTaskNames, parseSplit } from '../tasks/split.ts';
+import { batchSizeFrom, batchTokensFrom, nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 import { checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, taskNames } from './guards.ts';
 
 interface StsArgs extends ModelArgs {
-  tasks: string[];
+  tasks?: string[];
+  split: string;
+  overwrite: boolean;
   'billm-start-index'?: number;
   'n-layers'?: number;
   out?: string;
@@ -43,13 +48,15 @@ export const stsCommand: CommandModule<object, StsArgs> = {
   command: 'sts',
   describe: 'score a model (+ LoRA) on STS12-16, STS-B and SICK-R (Spearman x100, SentEval `all` / test split)',
   builder: (y) => withModelOptions(y, 'bellm-sts')
-    .option('tasks', { type: 'string', array: true, default: [...TASK_ORDER], describe: 'tasks to run (names or labels, e.g. STS12 STS-B)' })
+    .option('tasks', { type: 'string', array: true, describe: 'tasks to run (names or labels, e.g. STS12 STS-B; default all 7, or STS-B SICK-R with --split dev)' })
+    .option('split', { type: 'string', choices: ['test', 'dev'], default: 'test', describe: 'test (reported) or dev: STS-B dev (1,500 pairs), SICK-R trial (500); STS12-16 have no dev split' })
+    .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing --out file (otherwise refused)' })
     .option('billm-start-index', { type: 'number', describe: 'layers with index >= k attend bidirectionally (-1 or unset: all causal)' })
     .option('n-layers', { type: 'number', describe: 'keep only the first n layers, then the final norm' })
-    .option('out', { type: 'string', describe: 'results file (default reports/sts-<label>.json)' })
+    .option('out', { type: 'string', describe: 'results file (default reports/sts-<model>[+adapter][+k]-<hash of the settings>.json)' })
     .option('label', { type: 'string', describe: 'configuration name in tables and figures' })
     .option('compare-paper', { type: 'boolean', default: false, describe: "print BeLLM's published numbers and the deltas beside the table" })
-    .option('sentence-stats', { type: 'boolean', default: true, describe: 'compute pivot-spearman and group-spearman on STS-B test for the box plots' })
+    .option('sentence-stats', { type: 'boolean', default: true, describe: 'compute pivot-spearman and group-spearman on STS-B (its scored split) for the box plots' })
     .option('pivot-layer', { type: 'string', default: 'final', describe: "pivot-spearman layer: 'final' (after the final norm) or 0..L (residual stream after that many layers)" })
     .option('pivot-bos', { type: 'boolean', default: true, describe: 'BOS takes part in pivot-spearman (--no-pivot-bos to leave it out)' })
     .option('pivot-prompt', { type: 'boolean', default: true, describe: "the prompt's tokens take part in pivot-spearman (--no-pivot-prompt: only the sentence's tokens)" })
@@ -59,7 +66,9 @@ export const stsCommand: CommandModule<object, StsArgs> = {
   handler: async (a) => {
     // Everything that can be checked without the weights is checked before they load.
     checkDataDir(a['data-dir']);
-    const tasks = taskNames(a.tasks);
+    const split = parseSplit(a.split);
+    const tasks = a.tasks ? taskNames(a.tasks) : defaultTaskNames(TASK_SPECS, split);
+    if (!a.tasks && split !== 'test') info(a.quiet, `--split ${split}: STS12-16 have no ${split} split; scoring ${tasks.join(', ')}`);
     const presets = presetList(a.preset);
     const allSettings = presets.map((p) => settingsFrom(a, p));
     const multi = presets.length > 1;
@@ -75,27 +84,42 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     const pl = a['pivot-layer'];
     if (pl !== 'final' && !(/^\d+$/.test(pl) && Number(pl) <= L)) throw new UserError(`--pivot-layer ${pl}: 'final' or an integer 0..${L}`);
     const groupSize = positiveInt('group-size', a['group-size']);
-    if (a.out !== undefined && !multi) checkOutputFile(a.out, '--out');
-    else checkWritableFolder(a.out ?? 'reports', a.out !== undefined ? '--out' : '--out (default reports/)');
-    const loaded = loadTasks(tasks, a['data-dir']);
+    const batchSizes = allSettings.map((s) => batchSizeFrom(a['batch-size'], s.mask, (l) => info(a.quiet, l)));
+    // With one preset --out is the results file; with several it is the folder of their files.
+    const outDir = multi ? a.out ?? 'reports' : 'reports';
+    if (a.out !== undefined && !multi) {
+      checkOutputFile(a.out, '--out');
+      checkExplicitOut(a.out, a.overwrite);
+    } else {
+      checkWritableFolder(outDir, a.out !== undefined ? '--out' : '--out (default reports/)');
+    }
+    const loaded = loadTasks(tasks, a['data-dir'], split);
     const { embedder, loadSeconds, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet, verifyWeights: a['verify-weights'] });
+    const statsOptions = a['sentence-stats'] ? { pivot: { layer: pl, bos: a['pivot-bos'], prompt: a['pivot-prompt'] }, groupSize } : false;
     const runs: StsResults[] = [];
     for (const [i, preset] of presets.entries()) {
       const k = ks[i];
+      const settings = allSettings[i];
       if (multi) info(a.quiet, `preset ${preset} (${i + 1} of ${presets.length})`);
       const results = runSts(embedder, {
         pivot: { layer: pl === 'final' ? 'final' : Number(pl), includeBos: a['pivot-bos'], excludePrompt: !a['pivot-prompt'] },
-        tasks: loaded, dataDir: a['data-dir'], settings: allSettings[i], billmStartIndex: k, nLayers,
+        tasks: loaded, dataDir: a['data-dir'], settings, billmStartIndex: k, nLayers,
         cacheDir: a.cache ? a['cache-dir'] : null,
-        batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), batchSize: positiveInt('batch-size', a['batch-size']),
+        batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), batchSize: batchSizes[i],
         label: multi ? (a.label ? `${a.label}+${preset}` : defaultLabel(embedder, k, preset)) : a.label,
         sentenceStats: a['sentence-stats'], groupSize, quiet: a.quiet, loadSeconds,
       });
-      const out = multi ? join(a.out ?? 'reports', `sts-${fileSafe(results.label)}.json`) : a.out ?? join('reports', `sts-${fileSafe(results.label)}.json`);
+      const out = !multi && a.out !== undefined ? a.out : stsDefaultPath(results, {
+        model: a.model, adapter: a.lora, backend: embedder.backend.name, resolved: settings, dir: outDir, tag: multi ? preset : undefined,
+        extra: { sentenceStats: statsOptions, batchSize: settings.mask === 'billm' ? batchSizes[i] : undefined },
+      });
+      if ((multi || a.out === undefined) && existsSync(out)) info(a.quiet, `replacing ${out}: an earlier run with the same model, adapter, tasks, split and settings`);
       mkdirSync(dirname(out), { recursive: true });
       writeAtomic(out, results);
       runs.push(results);
-      info(a.quiet, `${results.timings.sentences} sentences in ${results.timings.embedSeconds.toFixed(1)} s (${results.timings.sentencesPerSecond.toFixed(1)}/s) on ${embedder.backend.name}; results: ${out}`);
+      const tm = results.timings;
+      const rate = tm.sentencesPerSecond === null ? 'all from the cache' : `${tm.cached ? `${tm.cached} from the cache, ` : ''}${tm.sentences - (tm.cached ?? 0)} embedded at ${tm.sentencesPerSecond.toFixed(1)}/s`;
+      info(a.quiet, `${tm.sentences} sentences in ${tm.embedSeconds.toFixed(1)} s (${rate}) on ${embedder.backend.name}; results: ${out}`);
     }
     const rows = runs.map((r) => ({ label: r.label, scores: Object.fromEntries(r.tasks.map((t) => [t.label, t.main])) }));
     process.stdout.write(`${formatStsTable(rows, 'text')}\n`);
@@ -108,7 +132,8 @@ export const stsCommand: CommandModule<object, StsArgs> = {
       const { tableToMarkdown } = await import('../report/markdown.ts');
       const ranked = rankRuns(runs, { resamples: a.bootstrap, seed: a.seed });
       const md = tableToMarkdown(rankedTable(ranked));
-      const base = join(a.out ?? 'reports', `compare-${fileSafe(presets.join('+'))}`);
+      // one name per set of runs (their identities): comparing other models or settings never replaces it
+      const base = join(outDir, `compare-${fileSafe(presets.join('+'))}-${shortHash(runs.map((r) => r.identity?.hash ?? r.label))}`);
       writeAtomic(`${base}.json`, ranked);
       writeFileSync(`${base}.md`, `${md}\n`);
       process.stdout.write(`\n${md}\n`);

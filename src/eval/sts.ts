@@ -1,6 +1,7 @@
 // SentEval's STSEval.run aggregation (SimCSE's fork): Pearson and Spearman per subset, then over the
 // scored subsets: `all` (pairs of every scored subset pooled), `mean`, `wmean` (weighted by pair count).
-// `main` is the reported number: all.spearman for STS12-16, the test split's Spearman for STS-B/SICK-R.
+// `main` is the reported number: all.spearman for STS12-16, the test (or, with --split dev, dev) split's
+// Spearman for STS-B/SICK-R.
 import { scoredSubsets } from '../tasks/load.ts';
 import type { LoadedTask } from '../tasks/types.ts';
 import { cosine } from './cosine.ts';
@@ -53,7 +54,7 @@ export function evaluateTask(task: LoadedTask, predictions: readonly (readonly n
   const mean = { pearson: average(scored.map((s) => s.pearson)), spearman: average(scored.map((s) => s.spearman)) };
   const weights = scored.map((s) => s.n);
   const wmean = { pearson: average(scored.map((s) => s.pearson), weights), spearman: average(scored.map((s) => s.spearman), weights) };
-  const main = spec.mainScore.subset === 'all' ? all.spearman : scored.find((s) => s.name === 'test')!.spearman;
+  const main = spec.mainScore.subset === 'all' ? all.spearman : scored.find((s) => s.name === spec.mainScore.subset)!.spearman;
   return { task: spec.name, label: spec.label, main, all, mean, wmean, subsets };
 }
 

@@ -13,7 +13,7 @@ import { info, notice, progressBar } from './progress.ts';
 import type { DegradeResults, DegradeRow, RunSettings } from './results.ts';
 import { stsTableRow } from '../eval/table.ts';
 import { scoreTask } from './score.ts';
-import { defaultLabel } from './sts.ts';
+import { defaultLabel, identityTasks, taskSplit } from './sts.ts';
 import { sweepBatch, sweepCost } from './sweep.ts';
 import { dataChecksums, provenance } from './setup.ts';
 import { identityDifference, modelFilesOf, openEmbeddingStore, runIdentity, type RunIdentity } from './run-identity.ts';
@@ -34,6 +34,8 @@ export interface DegradeOptions {
   batchTokens?: number;
   label?: string;
   quiet: boolean;
+  /** Start over: ignore (and replace) an existing results file instead of resuming it (--overwrite). */
+  fresh?: boolean;
 }
 
 /** Options of one independent run that gives the same embeddings as point k of the sweep. */
@@ -45,7 +47,7 @@ export function pointOptions(k: number, L: number, mode: SweepMode, s: EmbedSett
 
 /** The sweep's identity: model files, backend, settings + mode, tasks, task data. */
 export function degradeIdentity(e: Embedder, o: DegradeOptions, checksums: Record<string, string>): RunIdentity {
-  return runIdentity({ files: modelFilesOf(e), backend: e.backend.name, settings: { ...settingsOf(o), mode: o.mode }, tasks: o.tasks.map((t) => t.spec.name), data: checksums });
+  return runIdentity({ files: modelFilesOf(e), backend: e.backend.name, settings: { ...degradeRunSettings(o.settings), mode: o.mode }, tasks: identityTasks(o.tasks), data: checksums });
 }
 
 /** Rows of an existing results file, only when it is the same sweep (full identity); else refuse. */
@@ -62,7 +64,7 @@ function readExisting(path: string, o: DegradeOptions, identity: RunIdentity): D
   }
   const diff = identityDifference(
     { identity: prev.identity, settings: prev.settings && { ...prev.settings, mode: prev.mode }, tasks: prev.rows[0]?.tasks?.map((t) => t.task) },
-    { identity, settings: { ...settingsOf(o), mode: o.mode }, tasks: o.tasks.map((t) => t.spec.name) },
+    { identity, settings: { ...degradeRunSettings(o.settings), mode: o.mode }, tasks: identityTasks(o.tasks) },
   );
   if (diff) throw new UserError(`${path} holds another sweep, not resumed: ${diff}; pass another --out (or move that file away) to start a new sweep`);
   return prev.rows;
@@ -86,7 +88,7 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
   const sentences = [...new Set(tasks.flatMap((t) => allSentences(t)))];
   const checksums = dataChecksums(o.dataDir, tasks.map((t) => t.spec));
   const identity = degradeIdentity(e, o, checksums);
-  const rows = readExisting(o.out, o, identity).filter((r) => o.layers.includes(r.k));
+  const rows = (o.fresh ? [] : readExisting(o.out, o, identity)).filter((r) => o.layers.includes(r.k));
   const done = new Set(rows.map((r) => r.k));
   const todo = o.layers.filter((k) => !done.has(k));
   if (done.size) info(o.quiet, `resuming ${o.out}: k = ${[...done].join(',')} already done`);
@@ -125,7 +127,7 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
     label: o.label ?? defaultLabel(e, null, o.mode),
     mode: o.mode,
     provenance: provenance(e, o.dataDir, tasks.map((t) => t.spec), checksums),
-    settings: settingsOf(o),
+    settings: degradeRunSettings(o.settings),
     identity,
     layers: o.allLayers,
     rows: [...rows].sort((a, b) => a.k - b.k),
@@ -133,6 +135,7 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
     work: { layerPasses: passes, naiveLayerPasses: naive },
     ...(o.shard ? { shard: o.shard } : {}),
     truncation: { rule, inputs: sentences.length, truncated },
+    ...(taskSplit(tasks) !== 'test' ? { split: taskSplit(tasks) } : {}),
   });
   for (const k of todo) {
     const cache = caches.get(k)!;
@@ -145,9 +148,12 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
   return final;
 }
 
-/** Every resolved embed setting (spread, so settings added later are recorded and compared too). */
-function settingsOf(o: Pick<DegradeOptions, 'settings'>): RunSettings {
-  return { ...o.settings, billmStartIndex: null, nLayers: null };
+/**
+ * The settings a sweep's results file records: every resolved embed setting (spread, so settings added
+ * later are recorded and compared too); k and n vary per row, so they are null here.
+ */
+export function degradeRunSettings(s: EmbedSettings & { preset: string }): RunSettings {
+  return { ...s, billmStartIndex: null, nLayers: null };
 }
 
 

@@ -1,6 +1,7 @@
 // The results files written by `sts` and `degrade` and read by `report` (which never recomputes).
 import type { CorrelationPair, SubsetScore } from '../eval/sts.ts';
 import type { RunIdentity } from './run-identity.ts';
+import type { Split } from '../tasks/split.ts';
 
 export type { CorrelationPair, SubsetScore };
 
@@ -57,8 +58,9 @@ export interface SentenceStat {
   statistic: 'pivot-spearman' | 'group-spearman';
   definition: string;             // printed in figure captions
   options: Record<string, unknown>;
-  task: string;                   // e.g. 'STSBenchmark' (test split)
+  task: string;                   // e.g. 'STSBenchmark' (test split, or `split`)
   values: number[];
+  split?: Split;                  // absent: test
 }
 
 export interface StsResults {
@@ -71,9 +73,18 @@ export interface StsResults {
   tasks: TaskResult[];            // in table order
   /** Table row: label -> Spearman x100 rounded to 2 decimals, plus 'Avg'. */
   table: Record<string, number>;
-  timings: { loadSeconds: number; embedSeconds: number; sentences: number; sentencesPerSecond: number };
+  /**
+   * sentences: unique sentences the run needed; cached: how many of them came from the embedding cache
+   * (absent in files written before it was recorded); sentencesPerSecond: embedded (not cached)
+   * sentences per second of embedSeconds, null when every sentence came from the cache.
+   */
+  timings: { loadSeconds: number; embedSeconds: number; sentences: number; cached?: number; sentencesPerSecond: number | null };
   sentenceStats?: SentenceStat[];
   truncation?: TruncationCount;
+  /** The scored split: 'test' (what papers report) or 'dev' (STS-B dev, SICK-R trial). Absent: test. */
+  split?: Split;
+  /** Set by `report` for a `score` results file: predictions made by another tool, settings unknown. */
+  external?: { sources: { task: string; file: string; format: string; sha256: string }[] };
 }
 
 export interface DegradeRow {
@@ -103,6 +114,7 @@ export interface DegradeResults {
   work: { layerPasses: number; naiveLayerPasses: number };
   shard?: { index: number; count: number };
   truncation?: TruncationCount;
+  split?: Split;                  // absent: test
 }
 
 export type Results = StsResults | DegradeResults;

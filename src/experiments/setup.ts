@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Backend } from '../backend/ops.ts';
 import { checkCpuMemory } from '../backend/cpu/memory.ts';
 import { CudaBackend } from '../backend/cuda/backend.ts';
-import { parseDevice, selectBackend } from '../backend/select.ts';
+import { cpuSpeedHint, parseDevice, selectBackend } from '../backend/select.ts';
 import { readConfig } from '../model/config.ts';
 import { Embedder } from '../model/embedder.ts';
 import type { HashOptions } from '../model/file-hash.ts';
@@ -73,6 +73,8 @@ export function openEmbedder(o: OpenOptions): { embedder: Embedder; loadSeconds:
 export function createBackend(device: string, quiet: boolean): Backend {
   const sel = selectBackend(parseDevice(device));
   info(quiet, `device: ${sel.reason}`);
+  const hint = cpuSpeedHint(sel.backend.name);
+  if (hint) info(quiet, hint);
   return sel.backend;
 }
 

@@ -5,6 +5,7 @@ import type { Embedder, RunOptions } from '../model/embedder.ts';
 import type { EmbedSettings } from '../model/presets.ts';
 import { allSentences, loadTask, scoredSubsets, type LoadedTask } from '../tasks/load.ts';
 import { getTask, TASK_ORDER } from '../tasks/registry.ts';
+import { splitSpec, type Split } from '../tasks/split.ts';
 import { progressBar } from './progress.ts';
 import type { RunSettings, StsResults } from './results.ts';
 import { stsTableRow } from '../eval/table.ts';
@@ -45,10 +46,12 @@ export function defaultLabel(e: Embedder, k: number | null, extra = ''): string 
   return parts.join('+');
 }
 
-export function loadTasks(names: readonly string[], dataDir: string): LoadedTask[] {
+/** The named tasks in table order, scoring `split` (STS12-16 have only test: refused for dev). */
+export function loadTasks(names: readonly string[], dataDir: string, split: Split = 'test'): LoadedTask[] {
   const specs = [...new Set(names.map((n) => getTask(n)))];
   specs.sort((a, b) => TASK_ORDER.indexOf(a.name) - TASK_ORDER.indexOf(b.name));
-  return specs.map((s) => loadTask(s, dataDir));
+  const chosen = specs.map((s) => splitSpec(s, split)); // refuses before any file is read
+  return chosen.map((s) => loadTask(s, dataDir));
 }
 
 /**
@@ -98,6 +101,8 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
   if (truncated) info(o.quiet, `${truncated} of ${sentences.length} inputs were truncated (${truncationRule(o.settings.tokenize ?? 'whole', o.settings.maxLength)})`);
   const bar = progressBar('embedding', o.quiet);
   run.onProgress = (d, n) => bar.update(d, n);
+  let cached = 0;
+  run.onCached = (c) => { cached += c; };
   const t0 = performance.now();
   let lookup: (task: LoadedTask) => (s: string) => Float32Array;
   if (o.settings.mask === 'billm') {
@@ -110,6 +115,7 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
   bar.stop();
   const embedSeconds = (performance.now() - t0) / 1000;
   const results = tasks.map((t) => scoreTask(t, lookup(t)));
+  const split = taskSplit(tasks);
   const settings = stsSettings(o);
   const checksums = dataChecksums(o.dataDir, tasks.map((t) => t.spec));
   const out: StsResults = {
@@ -117,11 +123,12 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
     label: o.label ?? defaultLabel(e, o.billmStartIndex),
     provenance: provenance(e, o.dataDir, tasks.map((t) => t.spec), checksums),
     settings,
-    identity: runIdentity({ files: modelFilesOf(e), backend: e.backend.name, settings, tasks: tasks.map((t) => t.spec.name), data: checksums }),
+    identity: runIdentity({ files: modelFilesOf(e), backend: e.backend.name, settings, tasks: identityTasks(tasks), data: checksums }),
     tasks: results,
     table: stsTableRow(results),
-    timings: { loadSeconds: o.loadSeconds ?? 0, embedSeconds, sentences: sentences.length, sentencesPerSecond: sentences.length / embedSeconds },
+    timings: throughput(o.loadSeconds ?? 0, embedSeconds, sentences.length, cached),
     truncation: { rule: truncationRule(o.settings.tokenize ?? 'whole', o.settings.maxLength), inputs: sentences.length, truncated },
+    ...(split !== 'test' ? { split } : {}),
   };
   const stsb = tasks.find((t) => t.spec.name === 'STSBenchmark');
   if (o.sentenceStats && stsb) {
@@ -136,6 +143,27 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
         options: { groupSize: g.groupSize, seed: g.seed, dropped: g.dropped },
       },
     ];
+    if (split !== 'test') for (const st of out.sentenceStats) st.split = split;
   }
   return out;
+}
+
+/**
+ * Timings of a run: throughput counts only the sentences embedded in this run (cached ones cost a
+ * lookup), so a rerun from the cache records null instead of a meaningless rate.
+ */
+export function throughput(loadSeconds: number, embedSeconds: number, sentences: number, cached: number): StsResults['timings'] {
+  const embedded = sentences - cached;
+  return { loadSeconds, embedSeconds, sentences, cached, sentencesPerSecond: embedded > 0 && embedSeconds > 0 ? embedded / embedSeconds : null };
+}
+
+/** The split the loaded tasks score ('dev' when any scores dev; loadTasks gives one split to all). */
+export function taskSplit(tasks: readonly LoadedTask[]): Split {
+  return tasks.some((t) => t.spec.scored.includes('dev')) ? 'dev' : 'test';
+}
+
+/** The task list of a run's identity: registry names, with the split when it is not test ('STSBenchmark:dev'). */
+export function identityTasks(tasks: readonly LoadedTask[]): string[] {
+  const split = taskSplit(tasks);
+  return tasks.map((t) => (split === 'test' ? t.spec.name : `${t.spec.name}:${split}`));
 }

@@ -33,3 +33,21 @@ export function lineSse(x: readonly number[], y: readonly number[]): number {
   for (let i = 0; i < n; i++) sse += (y[i] - my - slope * (x[i] - mx)) ** 2;
   return sse;
 }
+
+/**
+ * Which turning point a figure marks and a table names. `largest-drop` is the default: the paper's
+ * Figure 4 points at the layer after which the curve falls steeply, which is what this method finds by
+ * construction, from the printed Avg numbers alone (no fit, checkable by hand against the degradation
+ * table). `change-point` suits smooth curves where no single step dominates.
+ */
+export const TURNING_POINT_METHODS = ['largest-drop', 'change-point'] as const;
+export type TurningPointMethod = (typeof TURNING_POINT_METHODS)[number];
+export const DEFAULT_TURNING_POINT: TurningPointMethod = 'largest-drop';
+
+/** The chosen turning point: k to mark, and how it was found (null when the method finds none). */
+export function chosenTurningPoint(tp: TurningPoint, method: TurningPointMethod): { k: number; method: TurningPointMethod; text: string } | null {
+  if (method === 'largest-drop') {
+    return tp.largestDrop ? { k: tp.largestDrop.k, method, text: `largest one-step drop of Avg after k = ${tp.largestDrop.k}` } : null;
+  }
+  return tp.changePoint ? { k: tp.changePoint.k, method, text: `two-line change point at k = ${tp.changePoint.k}` } : null;
+}

@@ -23,6 +23,8 @@ export interface RunOptions extends EmbedSettings {
    */
   cache?: EmbeddingStore | null;
   onProgress?: (done: number, total: number) => void;
+  /** Told once per call how many of the unique sentences came from the cache (not embedded). */
+  onCached?: (cached: number, unique: number) => void;
 }
 
 /** The text a sentence becomes before tokenization (a template with only {text} placeholders). */
@@ -134,6 +136,7 @@ export class Embedder {
       : planBatches(enc.map((x) => x.ids.length), o.batchTokens ?? 2048);
     const H = this.dim;
     let done = unique.length - todo.length;
+    o.onCached?.(o.mask === 'billm' ? 0 : done, unique.length);
     o.onProgress?.(done, unique.length);
     const compatOut: Float32Array[] = [];
     for (const b of batches) {

@@ -1,83 +1,27 @@
-// Figure definitions (chart.js configurations) built from results; render.ts draws them.
-import { Chart, type ChartConfiguration, type Plugin } from 'chart.js';
-import type { DegradeResults, SentenceStat, StsResults } from '../experiments/results.ts';
+// Figure definitions (chart.js configurations) built from results; render.ts draws them. Sizes and type
+// follow figure-style.ts (print units, 7-9 pt); titles and definitions go in the caption unless
+// `style.titles` (--figure-titles) puts them inside the plot too.
+import type { ChartConfiguration, Plugin } from 'chart.js';
+import type { SentenceStat, StsResults } from '../experiments/results.ts';
+import type { Split } from '../tasks/split.ts';
 import { AVG, fixed, stsTableRow } from './format.ts';
+import { alpha, axisTitle, border, color, grid, legend, splitSuffix, splitText, ticks, titles } from './chart-kit.ts';
+export { alpha, color, PALETTE } from './chart-kit.ts';
+import { charsIn, DEFAULT_STYLE, FONT_PT, pt, wrapText, type FigureStyle } from './figure-style.ts';
 import { paperReference } from './paper.ts';
 import type { FigureSpec } from './render.ts';
-import { degradeCurve, kTitle, slug, taskColumns } from './tables.ts';
+import { slug, taskColumns } from './tables.ts';
 
-export const WIDTH = 1200;
-export const HEIGHT = 800;
+export { degradeFigures } from './degrade-chart.ts';
 
-/** Okabe-Ito, readable by colour-blind readers; black and grey last. */
-export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#E69F00', '#CC79A7', '#56B4E9', '#000000', '#999999'];
-export const color = (i: number): string => PALETTE[i % PALETTE.length];
-export const alpha = (hex: string, a: number): string => `${hex}${Math.round(a * 255).toString(16).padStart(2, '0')}`;
-
-const TITLE = { display: true, font: { size: 22, weight: 'bold' as const }, padding: { top: 8, bottom: 6 } };
-const SUBTITLE = { display: true, font: { size: 15 }, padding: { bottom: 12 } };
-const axisTitle = (text: string) => ({ display: true, text, font: { size: 18 } });
-const LEGEND = { display: true, position: 'top' as const, labels: { font: { size: 16 }, boxWidth: 28, padding: 16 } };
-
-/** Greedy word wrap into lines of at most `width` characters. */
-export function wrap(text: string, width = 110): string[] {
-  const lines: string[] = [];
-  let cur = '';
-  for (const w of text.split(/\s+/).filter(Boolean)) {
-    if (cur && cur.length + 1 + w.length > width) { lines.push(cur); cur = w; } else cur = cur ? `${cur} ${w}` : w;
-  }
-  if (cur) lines.push(cur);
-  return lines;
-}
-
-interface Marker { x: number; text: string; color: string }
-
-/**
- * Vertical dashed lines at data x values, each labelled near the top of the plot on a white box
- * (labels stacked so close markers do not collide). chart.js has no annotations without a plugin.
- */
-function markersPlugin(items: Marker[], fontSize = 16): Plugin {
-  return {
-    id: 'bbMarkers',
-    afterDatasetsDraw: (chart) => {
-      const { ctx, scales, chartArea } = chart;
-      const mid = (chartArea.left + chartArea.right) / 2;
-      ctx.save();
-      ctx.font = `bold ${fontSize}px "${Chart.defaults.font.family}"`;
-      ctx.textBaseline = 'middle';
-      items.forEach((it, i) => {
-        const px = scales.x.getPixelForValue(it.x);
-        ctx.strokeStyle = it.color;
-        ctx.lineWidth = 2;
-        ctx.setLineDash([8, 6]);
-        ctx.beginPath();
-        ctx.moveTo(px, chartArea.top);
-        ctx.lineTo(px, chartArea.bottom);
-        ctx.stroke();
-        ctx.setLineDash([]);
-        const right = px > mid; // text on the side with room
-        const w = ctx.measureText(it.text).width;
-        const y = chartArea.top + 18 + i * (fontSize + 14);
-        const x0 = right ? px - 10 - w : px + 10;
-        ctx.fillStyle = 'rgba(255,255,255,0.9)';
-        ctx.fillRect(x0 - 5, y - fontSize / 2 - 5, w + 10, fontSize + 10);
-        ctx.fillStyle = it.color;
-        ctx.textAlign = 'left';
-        ctx.fillText(it.text, x0, y);
-      });
-      ctx.restore();
-    },
-  };
-}
-
-/** Values written above bars, rotated, when there are few enough bars to read them. */
-function barValuesPlugin(fontSize = 14): Plugin {
+/** Values written above bars, rotated, when bars are wide enough to carry 7 pt text. */
+function barValuesPlugin(): Plugin {
   return {
     id: 'bbBarValues',
     afterDatasetsDraw: (chart) => {
       const { ctx } = chart;
       ctx.save();
-      ctx.font = `${fontSize}px "${Chart.defaults.font.family}"`;
+      ctx.font = `${pt(FONT_PT.note)}px "${String(chart.options.font?.family ?? 'sans-serif')}"`;
       ctx.fillStyle = '#222';
       ctx.textAlign = 'left';
       ctx.textBaseline = 'middle';
@@ -86,7 +30,7 @@ function barValuesPlugin(fontSize = 14): Plugin {
           const v = ds.data[j];
           if (typeof v !== 'number') return;
           ctx.save();
-          ctx.translate(el.x, el.y - 6);
+          ctx.translate(el.x, el.y - pt(1.5));
           ctx.rotate(-Math.PI / 2);
           ctx.fillText(fixed(v), 0, 0);
           ctx.restore();
@@ -97,122 +41,23 @@ function barValuesPlugin(fontSize = 14): Plugin {
   };
 }
 
-/** One per (statistic, task): a box per configuration of the per-sentence values (paper Figures 2, 5). */
-export function boxplotFigures(runs: readonly StsResults[], statistic: SentenceStat['statistic']): FigureSpec[] {
-  const byTask = new Map<string, { label: string; stat: SentenceStat }[]>();
-  for (const r of runs) {
-    for (const s of r.sentenceStats ?? []) {
-      if (s.statistic !== statistic) continue;
-      byTask.set(s.task, [...(byTask.get(s.task) ?? []), { label: r.label, stat: s }]);
-    }
-  }
-  return [...byTask].map(([task, items]) => {
-    const defs = [...new Set(items.map((it) => it.stat.definition))];
-    const defText = defs.length === 1 ? `Definition: ${defs[0]}` : `Definitions differ: ${items.map((it) => `${it.label}: ${it.stat.definition}`).join(' / ')}`;
-    const title = `Per-sentence ${statistic} on ${task}`;
-    const ns = items.map((it) => `${it.label} n = ${it.stat.values.length}`).join(', ');
-    const caption = `${title}, one box per configuration (${ns}). ${defText} Box: quartiles and median; whiskers: 1.5 × IQR; points beyond: outliers; dot: mean.`;
-    return {
-      id: `boxplot-${slug(statistic)}-${slug(task)}`,
-      title, caption, width: WIDTH, height: HEIGHT,
-      config: (): ChartConfiguration => ({
-        type: 'boxplot',
-        data: {
-          labels: items.map((it) => [it.label, `n = ${it.stat.values.length}`]),
-          datasets: [{
-            label: statistic,
-            data: items.map((it) => it.stat.values),
-            backgroundColor: items.map((_, i) => alpha(color(i), 0.35)),
-            borderColor: items.map((_, i) => color(i)),
-            borderWidth: 2,
-            outlierRadius: 3, outlierBackgroundColor: '#666', outlierBorderColor: '#666',
-            itemRadius: 0, meanRadius: 5, meanBackgroundColor: '#222', meanBorderColor: '#222',
-            coef: 1.5, quantiles: 7,
-            categoryPercentage: 0.7, barPercentage: items.length <= 2 ? 0.55 : 0.8,
-          }],
-        } as ChartConfiguration['data'],
-        options: {
-          layout: { padding: 16 },
-          plugins: { legend: { display: false }, title: { ...TITLE, text: title }, subtitle: { ...SUBTITLE, text: wrap(defText, 120) } },
-          scales: {
-            x: { title: axisTitle('configuration'), ticks: { font: { size: 16 } } },
-            // a correlation: no tick labels beyond ±1 where the padding reaches past them
-            y: { grace: '4%', title: axisTitle(`per-sentence ${statistic} (Spearman ρ)`), ticks: { font: { size: 16 }, callback: (v) => (Math.abs(Number(v)) <= 1 + 1e-9 ? Number(Number(v).toFixed(2)) : '') } },
-          },
-        },
-      }),
-    };
-  });
-}
-
-/** Average Spearman x100 against k, the turning point marked; optional per-task lines. */
-export function degradeFigure(d: DegradeResults, perTask = false): FigureSpec {
-  const curve = degradeCurve(d);
-  const avg = curve.filter((c) => AVG in c.row).map((c) => ({ x: c.k, y: c.row[AVG] }));
-  const at = (k: number) => avg.find((p) => p.x === k);
-  const xTitle = d.mode === 'bidirectional'
-    ? 'k = number of uni-directional (causal) layers; layers ≥ k are bidirectional'
-    : 'layers kept (the first k layers run, causal)';
-  const title = `Degradation (${d.mode}): ${d.label}`;
-  const marks: { label: string; point: { x: number; y: number }; color: string; style: 'star' | 'triangle'; text: string }[] = [];
-  const ld = d.turningPoint.largestDrop, cp = d.turningPoint.changePoint;
-  const ldp = ld ? at(ld.k) : undefined, cpp = cp ? at(cp.k) : undefined;
-  if (ld && ldp) marks.push({ label: `turning point: largest drop after k = ${ld.k}`, point: ldp, color: '#C00000', style: 'star', text: `largest drop after k = ${ld.k}` });
-  if (cp && cpp) marks.push({ label: `change point: k = ${cp.k}`, point: cpp, color: '#E69F00', style: 'triangle', text: `change point k = ${cp.k}` });
-  const tasks = perTask ? taskColumns(d.rows.map((r) => r.tasks)) : [];
-  const ks = curve.map((c) => c.k);
-  const span = ks.length ? Math.max(...ks) - Math.min(...ks) : 0;
-  const caption = `${title}. x: ${xTitle}; y: average Spearman x100 over the tasks (Avg of the printed numbers)${perTask ? '; thin lines: each task' : ''}. ` +
-    (ld ? `Turning point: the largest one-step drop of Avg is after k = ${ld.k}. ` : 'Avg never drops. ') +
-    (cp ? `Two-segment change point: k = ${cp.k}.` : '');
-  return {
-    id: `degrade-${slug(d.label)}`,
-    title, caption, width: WIDTH, height: HEIGHT,
-    config: (): ChartConfiguration => ({
-      type: 'line',
-      data: {
-        datasets: [
-          { label: 'Avg', data: avg, borderColor: '#0072B2', backgroundColor: '#0072B2', borderWidth: 4, pointRadius: 5, tension: 0, order: 1 },
-          ...tasks.map((t, i) => ({
-            label: t, data: curve.filter((c) => t in c.row).map((c) => ({ x: c.k, y: c.row[t] })),
-            borderColor: alpha(color(i + 1), 0.8), backgroundColor: alpha(color(i + 1), 0.8), borderWidth: 2, borderDash: [6, 4], pointRadius: 3, pointStyle: 'rect', tension: 0, order: 2,
-          })),
-          ...marks.map((m) => ({
-            label: m.label, data: [m.point], showLine: false, pointStyle: m.style, pointRadius: 14, pointBorderWidth: 3,
-            borderColor: m.color, backgroundColor: alpha(m.color, 0.5), order: 0,
-          })),
-        ],
-      },
-      options: {
-        layout: { padding: 16 },
-        plugins: {
-          legend: { ...LEGEND, labels: { ...LEGEND.labels, usePointStyle: true, boxHeight: 14, sort: (a, b) => (a.datasetIndex ?? 0) - (b.datasetIndex ?? 0) } },
-          title: { ...TITLE, text: title },
-        },
-        scales: {
-          x: { type: 'linear', min: Math.min(...ks), max: Math.max(...ks), offset: true, title: axisTitle(xTitle), ticks: { font: { size: 16 }, stepSize: span <= 40 ? 1 : undefined, precision: 0 } },
-          y: { grace: '22%', title: axisTitle('average Spearman x100'), ticks: { font: { size: 16 } } },
-        },
-      },
-      plugins: [markersPlugin(marks.map((m) => ({ x: m.point.x, text: m.text, color: m.color })))],
-    }),
-  };
-}
-
 /** Grouped bars: tasks (and Avg) on x, one bar per configuration (BeLLM's numbers first if asked). */
-export function taskBarFigure(runs: readonly StsResults[], comparePaper = false): FigureSpec {
+export function taskBarFigure(runs: readonly StsResults[], comparePaper = false, style: FigureStyle = DEFAULT_STYLE, split?: Split): FigureSpec {
   const cols = [...taskColumns(runs.map((r) => r.tasks)), AVG];
   const series = runs.map((r) => ({ label: r.label, row: stsTableRow(r.tasks) }));
   if (comparePaper) series.unshift({ label: paperReference.label, row: paperReference.scores });
   const values = series.flatMap((s) => cols.map((c) => s.row[c]).filter((v): v is number => typeof v === 'number'));
   const lo = values.length ? Math.max(0, Math.floor((Math.min(...values) - 10) / 10) * 10) : 0;
   const hi = values.length ? Math.min(100, Math.ceil((Math.max(...values) + 8) / 5) * 5) : 100;
-  const showValues = series.length * cols.length <= 48;
-  const title = comparePaper ? 'STS per task: configurations and BeLLM (paper)' : 'STS per task by configuration';
-  const caption = `${title}. y: Spearman x100 (STS12-16: all; STS-B, SICK-R: test)${lo > 0 ? `; the axis starts at ${lo}, not 0` : ''}.`;
+  // bar width in points: plot ~85% of the figure, categories 80%, bars 90% of that
+  const barPt = ((style.size.width * 72 * 0.85) / cols.length) * 0.8 * 0.9 / Math.max(1, series.length);
+  const showValues = barPt >= FONT_PT.note + 0.5;
+  const dev = split === 'dev';
+  const title = comparePaper ? 'STS per task: configurations and BeLLM (paper)' : `STS per task by configuration${dev ? ' (dev split)' : ''}`;
+  const caption = `${title}. y: Spearman ×100 (${dev ? 'STS-B dev, SICK-R trial' : 'STS12-16: all; STS-B, SICK-R: test'}); Avg: mean of the printed task numbers${lo > 0 ? `; the axis starts at ${lo}, not 0` : ''}${showValues ? '' : '; values in the table'}.`;
   return {
-    id: 'tasks-bar',
-    title, caption, width: WIDTH, height: HEIGHT,
+    id: `tasks-bar${splitSuffix(split)}`,
+    title, caption, size: style.size,
     config: (): ChartConfiguration => ({
       type: 'bar',
       data: {
@@ -220,18 +65,94 @@ export function taskBarFigure(runs: readonly StsResults[], comparePaper = false)
         datasets: series.map((s, i) => ({
           label: s.label, data: cols.map((c) => s.row[c] ?? null),
           backgroundColor: comparePaper && i === 0 ? '#BBBBBB' : alpha(color(comparePaper ? i - 1 : i), 0.85),
-          borderColor: comparePaper && i === 0 ? '#666666' : color(comparePaper ? i - 1 : i), borderWidth: 1,
+          borderColor: comparePaper && i === 0 ? '#666666' : color(comparePaper ? i - 1 : i), borderWidth: pt(0.4),
+          categoryPercentage: 0.8, barPercentage: 0.9,
         })),
       },
       options: {
-        layout: { padding: { top: 16, left: 16, right: 16, bottom: 8 } },
-        plugins: { legend: LEGEND, title: { ...TITLE, text: title } },
+        layout: { padding: { top: pt(2), left: pt(2), right: pt(3), bottom: pt(1) } },
+        plugins: { legend: legend(true), ...titles(style, title) },
         scales: {
-          x: { title: axisTitle('task'), ticks: { font: { size: 16 } } },
-          y: { min: lo, max: hi, title: axisTitle('Spearman x100'), ticks: { font: { size: 16 } } },
+          x: { grid: { ...grid, display: false }, border, ticks: ticks({ autoSkip: false, maxRotation: 0 }) },
+          y: { min: lo, max: hi, grid, border, title: axisTitle('Spearman ×100'), ticks: ticks() },
         },
       },
       plugins: showValues ? [barValuesPlugin()] : [],
     }),
   };
+}
+
+const STAT_TEXT: Record<SentenceStat['statistic'], { unit: (n: number) => string; axis: (s: SentenceStat) => string; title: string }> = {
+  'pivot-spearman': {
+    unit: (n) => `${n} sentences`,
+    axis: () => 'pivot-spearman ρ per sentence',
+    title: 'Per-sentence pivot-spearman',
+  },
+  'group-spearman': {
+    unit: (n) => `${n} groups`,
+    axis: (s) => `Spearman ρ per ${String(s.options.groupSize ?? 100)}-pair group`,
+    title: 'Per-group Spearman (group-spearman)',
+  },
+};
+
+/**
+ * One per (statistic, task, split): a box per configuration of the statistic's values (paper Figures
+ * 2, 5). pivot-spearman has one value per sentence; group-spearman one per group of pairs, and is
+ * labelled so.
+ */
+export function boxplotFigures(runs: readonly StsResults[], statistic: SentenceStat['statistic'], style: FigureStyle = DEFAULT_STYLE): FigureSpec[] {
+  const byTask = new Map<string, { label: string; stat: SentenceStat }[]>();
+  for (const r of runs) {
+    for (const s of r.sentenceStats ?? []) {
+      if (s.statistic !== statistic) continue;
+      const key = `${s.task}\u0000${splitText(s.split)}`;
+      byTask.set(key, [...(byTask.get(key) ?? []), { label: r.label, stat: s }]);
+    }
+  }
+  const text = STAT_TEXT[statistic];
+  return [...byTask].map(([key, items]) => {
+    const [task, split] = key.split('\u0000');
+    const taskText = `${task === 'STSBenchmark' ? 'STS-B' : task} ${split}`;
+    const defs = [...new Set(items.map((it) => it.stat.definition))];
+    const defText = defs.length === 1 ? `Definition: ${defs[0]}` : `Definitions differ: ${items.map((it) => `${it.label}: ${it.stat.definition}`).join(' / ')}`;
+    const title = `${text.title} on ${taskText}`;
+    const ns = items.map((it) => `${it.label}: ${text.unit(it.stat.values.length)}`).join(', ');
+    const caption = `${title}, one box per configuration (${ns}). ${defText.replace(/\.?\s*$/, '.')} Box: quartiles and median; whiskers: 1.5 × IQR; points beyond: outliers; dot: mean.`;
+    const slotIn = (style.size.width * 0.8) / Math.max(1, items.length);
+    const labelChars = charsIn(slotIn, FONT_PT.tick);
+    const axis = text.axis(items[0].stat);
+    return {
+      id: `boxplot-${slug(statistic)}-${slug(task)}${split === 'dev' ? '-dev' : ''}`,
+      title, caption, size: style.size,
+      config: (): ChartConfiguration => ({
+        type: 'boxplot',
+        data: {
+          labels: items.map((it) => [...wrapText(it.label, labelChars), text.unit(it.stat.values.length)]),
+          datasets: [{
+            label: statistic,
+            data: items.map((it) => it.stat.values),
+            backgroundColor: items.map((_, i) => alpha(color(i), 0.3)),
+            borderColor: items.map((_, i) => color(i)),
+            borderWidth: pt(0.8),
+            outlierRadius: pt(1.1), outlierBackgroundColor: '#777', outlierBorderColor: '#777',
+            itemRadius: 0, meanRadius: pt(1.6), meanBackgroundColor: '#222', meanBorderColor: '#222',
+            coef: 1.5, quantiles: 7,
+            categoryPercentage: 0.7, barPercentage: items.length <= 2 ? 0.55 : 0.8,
+          }],
+        } as ChartConfiguration['data'],
+        options: {
+          layout: { padding: { top: pt(3), left: pt(2), right: pt(3), bottom: pt(3) } },
+          plugins: { legend: { display: false }, ...titles(style, title, defText) },
+          scales: {
+            x: { grid: { ...grid, display: false }, border, ticks: ticks({ autoSkip: false, maxRotation: 0 }) },
+            // a correlation: no tick labels beyond ±1 where the padding reaches past them
+            y: {
+              grace: '4%', grid, border, title: axisTitle(wrapText(axis, charsIn(style.size.height * 0.85, FONT_PT.axis))),
+              ticks: ticks({ callback: (v: unknown) => (Math.abs(Number(v)) <= 1 + 1e-9 ? Number(Number(v).toFixed(2)) : '') }),
+            },
+          },
+        },
+      }),
+    };
+  });
 }

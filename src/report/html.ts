@@ -13,8 +13,9 @@ th, td { border: 1px solid #ccc; padding: .25rem .6rem; } th { background: #f3f3
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.settings { font-size: .85rem; color: #444; } table.settings code { white-space: pre-wrap; }
 ul.notes { font-size: .9rem; color: #444; }
-figure { margin: 1.5rem 0; } figure img { width: 100%; max-width: 1200px; border: 1px solid #eee; }
-figcaption { font-size: .9rem; color: #444; max-width: 1200px; }
+figure { margin: 1.5rem 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { font-size: .9rem; color: #444; max-width: 60rem; }
+nav.contents { font-size: .9rem; } nav.contents ul { margin: .2rem 0; }
 `;
 
 export function tableToHtml(t: Table): string {
@@ -36,14 +37,34 @@ export function tableToHtml(t: Table): string {
   return parts.join('\n');
 }
 
-export interface HtmlFigure { id: string; title: string; caption: string; svg: Buffer }
+export interface HtmlFigure { id: string; title: string; caption: string; svg: Buffer; widthIn: number }
 
+/** A figure shown at twice its print width (7-9 pt type reads at screen size), at most the page width. */
 export function figureToHtml(f: HtmlFigure): string {
   const src = `data:image/svg+xml;base64,${f.svg.toString('base64')}`;
-  return `<figure id="${escapeHtml(f.id)}">\n<img alt="${escapeHtml(f.title)}" src="${src}">\n<figcaption>${escapeHtml(f.caption)}</figcaption>\n</figure>`;
+  return `<figure id="${escapeHtml(f.id)}">\n<img alt="${escapeHtml(f.title)}" src="${src}" style="width: ${2 * f.widthIn}in">\n<figcaption>${escapeHtml(f.caption)}</figcaption>\n</figure>`;
 }
 
-export function toHtml(title: string, intro: string[], tables: Table[], figures: HtmlFigure[]): string {
+export interface HtmlSections {
+  /** Short headline tables (STS, paper), shown first. */
+  lead: Table[];
+  figures: HtmlFigure[];
+  /** The long tables (bootstrap, degradation, per-subset, settings), after the figures. */
+  rest: Table[];
+}
+
+function contents(s: HtmlSections): string {
+  const item = (id: string, text: string) => `<li><a href="#${escapeHtml(id)}">${escapeHtml(text)}</a></li>`;
+  const list = (xs: string[]) => `<ul>${xs.join('')}</ul>`;
+  return `<nav class="contents"><strong>Contents</strong>${list([
+    ...s.lead.map((t) => item(t.id, t.title)),
+    ...(s.figures.length ? [`<li><a href="#figures">Figures</a>${list(s.figures.map((f) => item(f.id, f.title)))}</li>`] : []),
+    ...s.rest.map((t) => item(t.id, t.title)),
+  ])}</nav>`;
+}
+
+/** The page: title, notes, contents, headline tables, figures, then the long tables. */
+export function toHtml(title: string, intro: string[], s: HtmlSections): string {
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -55,9 +76,11 @@ export function toHtml(title: string, intro: string[], tables: Table[], figures:
     '<body>',
     `<h1>${escapeHtml(title)}</h1>`,
     intro.length ? `<ul class="notes">${intro.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>` : '',
-    ...tables.map(tableToHtml),
-    figures.length ? '<h2>Figures</h2>' : '',
-    ...figures.map(figureToHtml),
+    contents(s),
+    ...s.lead.map(tableToHtml),
+    s.figures.length ? '<h2 id="figures">Figures</h2>' : '',
+    ...s.figures.map(figureToHtml),
+    ...s.rest.map(tableToHtml),
     '</body>',
     '</html>',
     '',

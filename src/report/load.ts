@@ -1,11 +1,13 @@
 // Reading results files: one-line UserErrors naming the file for anything unreadable or foreign.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { UserError } from '../errors.ts';
-import type { DegradeResults, Results, StsResults } from '../experiments/results.ts';
+import type { DegradeResults, Results, RunSettings, StsResults } from '../experiments/results.ts';
+import type { ScoreResults } from '../experiments/score-file.ts';
 
 export interface LoadedResults { file: string; results: Results }
 
-const FIX = 'pass a results file written by `bellm-bench sts` or `bellm-bench degrade`';
+const FIX = 'pass a results file written by `bellm-bench sts`, `degrade` or `score --out`';
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -26,6 +28,7 @@ function checkTasks(tasks: unknown, where: string): string | null {
 function problem(r: Record<string, unknown>): string | null {
   if (typeof r.label !== 'string') return '"label" is not a string';
   if (!isObj(r.settings)) return '"settings" is missing';
+  if (r.kind === 'score') return checkTasks(r.tasks, 'tasks');
   if (r.kind === 'sts') {
     const p = checkTasks(r.tasks, 'tasks');
     if (p) return p;
@@ -47,12 +50,37 @@ function problem(r: Record<string, unknown>): string | null {
 
 /** Validate an already-parsed object as results; `file` names it in errors. */
 export function parseResults(json: unknown, file: string): Results {
-  if (!isObj(json) || (json.kind !== 'sts' && json.kind !== 'degrade')) {
-    throw new UserError(`${file}: not a bellm-bench results file (no "kind": "sts" or "degrade"); ${FIX}`);
+  if (!isResultsKind(json)) {
+    throw new UserError(`${file}: not a bellm-bench results file (no "kind": "sts", "degrade" or "score"); ${FIX}`);
   }
-  const p = problem(json);
-  if (p) throw new UserError(`${file}: malformed ${json.kind} results (${p}); regenerate it with \`bellm-bench ${json.kind}\``);
-  return json as unknown as Results;
+  if (json.kind === 'score' && !isObj(json.settings)) json = { ...json, settings: {} }; // checked below as a score file
+  const p = problem(json as Record<string, unknown>);
+  const kind = (json as { kind: string }).kind;
+  if (p) throw new UserError(`${file}: malformed ${kind} results (${p}); regenerate it with \`bellm-bench ${kind}\``);
+  return kind === 'score' ? fromScore(json as unknown as ScoreResults) : (json as unknown as Results);
+}
+
+const isResultsKind = (json: unknown): json is Record<string, unknown> & { kind: 'sts' | 'degrade' | 'score' } =>
+  isObj(json) && (json.kind === 'sts' || json.kind === 'degrade' || json.kind === 'score');
+
+/** What an outside tool's predictions stand for: nothing is known of its settings. */
+export const EXTERNAL_SETTINGS = {
+  preset: 'external (score)', preprocess: null, prompt: null, pooling: null, maxLength: null, mask: null, billmStartIndex: null, nLayers: null,
+} as unknown as RunSettings;
+
+/**
+ * A `score` results file as a configuration: its tasks with per-pair predictions (so the paired
+ * bootstrap works), no sentence statistics, no timings, settings unknown.
+ */
+function fromScore(r: ScoreResults): StsResults {
+  return {
+    kind: 'sts', label: r.label,
+    provenance: r.provenance as unknown as StsResults['provenance'],
+    settings: EXTERNAL_SETTINGS, tasks: r.tasks, table: r.table,
+    timings: { loadSeconds: 0, embedSeconds: 0, sentences: 0, sentencesPerSecond: null },
+    ...(r.split ? { split: r.split } : {}),
+    external: { sources: r.sources },
+  };
 }
 
 export function loadResults(file: string): LoadedResults {
@@ -85,4 +113,41 @@ export function uniqueLabels(items: LoadedResults[]): LoadedResults[] {
     const base = it.file.split(/[\\/]/).pop()!.replace(/\.json$/i, '');
     return { file: it.file, results: { ...it.results, label: `${it.results.label} [${base}#${n}]` } };
   });
+}
+
+/**
+ * Results files from the paths given: a file is read (any error names it); a folder contributes every
+ * `*.json` directly inside it that is a results file, in the order they were made (provenance.createdAt,
+ * then file name), so the first run is the baseline; other JSON (a report.json) is skipped and listed.
+ */
+export function collectResults(paths: readonly string[]): { loaded: LoadedResults[]; skipped: string[] } {
+  const loaded: LoadedResults[] = [];
+  const skipped: string[] = [];
+  for (const p of paths) {
+    let dir = false;
+    try {
+      dir = statSync(p).isDirectory();
+    } catch (e) {
+      throw new UserError(`${p}: cannot read it (${(e as NodeJS.ErrnoException).code ?? String(e)}); ${FIX}, or a folder of them`);
+    }
+    if (!dir) { loaded.push(loadResults(p)); continue; }
+    const files = readdirSync(p).filter((f) => f.toLowerCase().endsWith('.json')).sort();
+    const here: LoadedResults[] = [];
+    for (const f of files) {
+      const file = join(p, f);
+      let json: unknown;
+      try {
+        json = JSON.parse(readFileSync(file, 'utf8'));
+      } catch {
+        skipped.push(file);
+        continue;
+      }
+      if (!isResultsKind(json)) { skipped.push(file); continue; }
+      here.push({ file, results: parseResults(json, file) });
+    }
+    const made = (l: LoadedResults) => String(l.results.provenance?.createdAt ?? '');
+    loaded.push(...here.map((l, i) => ({ l, i })).sort((a, b) => made(a.l).localeCompare(made(b.l)) || a.i - b.i).map(({ l }) => l));
+    if (here.length === 0) throw new UserError(`${p}: no results files in this folder (*.json written by \`bellm-bench sts\`, \`degrade\` or \`score --out\`)`);
+  }
+  return { loaded, skipped };
 }

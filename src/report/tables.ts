@@ -2,6 +2,8 @@
 // by format.ts); renderers (markdown.ts, csv.ts, html.ts) only print them.
 import type { DegradeResults, RunSettings, StsResults, TaskResult } from '../experiments/results.ts';
 import type { BootstrapComparison } from './bootstrap.ts';
+import { chosenTurningPoint, DEFAULT_TURNING_POINT, type TurningPointMethod } from '../experiments/turning-point.ts';
+import type { Split } from '../tasks/split.ts';
 import { AVG, STS_COLUMNS, avgOfPrinted, fixed, round2, signed, stsTableRow, x100 } from './format.ts';
 import { PAPER_COLUMNS, paperDeltas, paperReference, paperSourceLine } from './paper.ts';
 
@@ -21,6 +23,8 @@ export interface Table {
   notes: string[];          // printed under the table
   /** Indices of rows whose numbers print signed (delta rows). */
   signedRows?: number[];
+  /** Indices of rows that begin a new group (a rule above them in LaTeX: \midrule). */
+  rules?: number[];
   settings?: { label: string; settings: RunSettings }[];
 }
 
@@ -66,11 +70,13 @@ function rowNotes(label: string, tasks: readonly TaskResult[], stored: Record<st
 export interface Named<T> { label: string; results: T }
 
 /** The headline table: one row per configuration, Spearman x100, Avg of the printed numbers. */
-export function stsTable(runs: readonly StsResults[]): Table {
+export function stsTable(runs: readonly StsResults[], split: Split = 'test'): Table {
   const labels = taskColumns(runs.map((r) => r.tasks));
   return {
-    id: 'sts',
-    title: 'STS: Spearman correlation x100 (STS12-16: all; STS-B, SICK-R: test)',
+    id: split === 'dev' ? 'sts-dev' : 'sts',
+    title: split === 'dev'
+      ? 'STS dev split: Spearman correlation x100 (STS-B dev, SICK-R trial; not the reported test numbers)'
+      : 'STS: Spearman correlation x100 (STS12-16: all; STS-B, SICK-R: test)',
     columns: [{ key: 'config', title: 'Configuration' }, ...scoreCols(labels)],
     rows: runs.map((r) => {
       const row = stsTableRow(r.tasks);
@@ -84,7 +90,9 @@ export function stsTable(runs: readonly StsResults[]): Table {
 /** Per-subset Pearson/Spearman of one run, with SentEval's all / mean / wmean after each task. */
 export function subsetTable(r: StsResults): Table {
   const rows: Cell[][] = [];
+  const rules: number[] = [];
   for (const t of r.tasks) {
+    if (rows.length) rules.push(rows.length);
     for (const s of t.subsets) rows.push([t.label, s.name, s.n, x100(s.pearson), x100(s.spearman)]);
     const total = t.subsets.reduce((a, s) => a + s.n, 0);
     rows.push([t.label, 'all', total, x100(t.all.pearson), x100(t.all.spearman)]);
@@ -101,6 +109,7 @@ export function subsetTable(r: StsResults): Table {
     rows,
     notes: ['all: correlation over the subsets pooled; mean: unweighted mean over subsets; wmean: mean weighted by subset size.'],
     settings: [{ label: r.label, settings: r.settings }],
+    rules,
   };
 }
 
@@ -127,6 +136,7 @@ export function paperTable(runs: readonly StsResults[]): Table {
     rows,
     notes,
     signedRows,
+    rules: [1],
     settings: runs.map((r) => ({ label: r.label, settings: r.settings })),
   };
 }
@@ -139,8 +149,8 @@ export function degradeCurve(d: DegradeResults): { k: number; row: Record<string
   return d.rows.map((r) => ({ k: r.k, row: stsTableRow(r.tasks) }));
 }
 
-/** The turning point and work done, stated in words. */
-export function degradeNotes(d: DegradeResults): string[] {
+/** The turning point (by `method`, then the other method) and work done, stated in words. */
+export function degradeNotes(d: DegradeResults, method: TurningPointMethod = DEFAULT_TURNING_POINT): string[] {
   const curve = degradeCurve(d);
   const notes: string[] = [];
   notes.push(d.mode === 'bidirectional'
@@ -148,13 +158,15 @@ export function degradeNotes(d: DegradeResults): string[] {
     : 'Mode truncate: only the first k layers run (the rest are dropped); causal throughout.');
   const tp = d.turningPoint;
   const ld = tp.largestDrop;
+  const chosen = chosenTurningPoint(tp, method);
+  notes.push(`Turning point (--turning-point ${method}): ${chosen ? `k = ${chosen.k}` : 'none'}; both methods below.`);
   if (ld) {
     const i = curve.findIndex((c) => c.k === ld.k);
     const next = curve[i + 1];
     notes.push(i >= 0 && next
-      ? `Turning point (largest one-step drop of Avg): after k = ${ld.k}, Avg ${fixed(curve[i].row[AVG])} → ${fixed(next.row[AVG])} at k = ${next.k} (${signed(round2((next.row[AVG] ?? NaN) - (curve[i].row[AVG] ?? NaN)))}).`
-      : `Turning point (largest one-step drop of Avg): after k = ${ld.k}.`);
-  } else notes.push('Turning point (largest one-step drop): none, Avg never falls.');
+      ? `Largest one-step drop of Avg: after k = ${ld.k}, Avg ${fixed(curve[i].row[AVG])} → ${fixed(next.row[AVG])} at k = ${next.k} (${signed(round2((next.row[AVG] ?? NaN) - (curve[i].row[AVG] ?? NaN)))}).`
+      : `Largest one-step drop of Avg: after k = ${ld.k}.`);
+  } else notes.push('Largest one-step drop: none, Avg never falls.');
   notes.push(tp.changePoint
     ? `Two-segment change point: the second straight segment begins at k = ${tp.changePoint.k} (SSE ${tp.changePoint.sse.toPrecision(4)}).`
     : 'Two-segment change point: none (fewer than 4 points).');
@@ -168,15 +180,15 @@ export function degradeNotes(d: DegradeResults): string[] {
 }
 
 /** Degradation: one row per finished k, the task columns and Avg. */
-export function degradeTable(d: DegradeResults): Table {
+export function degradeTable(d: DegradeResults, method: TurningPointMethod = DEFAULT_TURNING_POINT): Table {
   const labels = taskColumns(d.rows.map((r) => r.tasks));
   const curve = degradeCurve(d);
   return {
     id: `degrade-${slug(d.label)}`,
-    title: `Degradation (${d.mode}): ${d.label}, Spearman x100 by ${kTitle(d.mode)}`,
+    title: `Degradation (${d.mode}): ${d.label}, Spearman x100 by ${kTitle(d.mode)}${d.split === 'dev' ? ' (dev split)' : ''}`,
     columns: [{ key: 'k', title: kTitle(d.mode), decimals: 0 }, ...scoreCols(labels)],
     rows: curve.map((c) => [c.k, ...[...labels, AVG].map((l) => c.row[l] ?? null)]),
-    notes: [...degradeNotes(d), ...d.rows.flatMap((r) => rowNotes(`k = ${r.k}`, r.tasks, r.table))],
+    notes: [...degradeNotes(d, method), ...d.rows.flatMap((r) => rowNotes(`k = ${r.k}`, r.tasks, r.table))],
     settings: [{ label: d.label, settings: d.settings }],
   };
 }
@@ -208,6 +220,7 @@ export function bootstrapTable(c: BootstrapComparison): Table {
       return [r.task, r.n, a, b, x100(r.delta), x100(r.ciLow), x100(r.ciHigh), r.signFlip];
     }),
     notes,
+    rules: c.rows.length > 1 && c.rows[c.rows.length - 1].task === AVG ? [c.rows.length - 1] : [],
   };
 }
 

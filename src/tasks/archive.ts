@@ -4,7 +4,7 @@
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { unzipSync } from 'fflate';
-import { readTar } from './tar.ts';
+import { extract as tarExtract } from 'tar-stream';
 
 export type ArchiveFormat = 'tar' | 'tar.gz' | 'zip';
 
@@ -60,6 +60,28 @@ export async function extractWanted(chunks: AsyncIterable<Uint8Array>, wanted: r
   }
   for await (const f of readTar(stream, (p) => matchEntry(p, wanted) !== null)) keep(f.path, f.data);
   return out;
+}
+
+/**
+ * The regular files of a tar stream (ustar, GNU long names, pax records: tar-stream parses them) whose
+ * path `want` accepts, read into memory one at a time; every other entry is drained unread. A
+ * truncated or corrupt archive rejects with tar-stream's error.
+ */
+export async function* readTar(chunks: AsyncIterable<Uint8Array>, want: (path: string) => boolean): AsyncGenerator<{ path: string; data: Uint8Array }> {
+  const ex = tarExtract();
+  const src = Readable.from(chunks);
+  src.on('error', (e) => ex.destroy(e));
+  src.pipe(ex);
+  for await (const entry of ex) {
+    const { name, type } = entry.header;
+    if ((type === 'file' || type === 'contiguous-file') && want(name)) {
+      const parts: Buffer[] = [];
+      for await (const c of entry) parts.push(c as Buffer);
+      yield { path: name, data: new Uint8Array(Buffer.concat(parts)) };
+    } else {
+      entry.resume();
+    }
+  }
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -27,8 +27,8 @@ export interface TaskSpec {
   subsets: readonly SubsetSpec[];
   /** Subsets whose pairs count for all/mean/wmean and the reported number. */
   scored: readonly string[];
-  /** The reported number: Spearman over all scored pairs pooled ('all'), or of the test split. */
-  mainScore: { subset: 'all' | 'test'; metric: 'spearman' };
+  /** The reported number: Spearman over all scored pairs pooled ('all'), or of one split ('test'; 'dev' with --split dev). */
+  mainScore: { subset: 'all' | 'test' | 'dev'; metric: 'spearman' };
   expectedPairs: number;        // scored pairs in total (SentEval)
   note?: string;
 }

@@ -100,7 +100,7 @@ test('score: STS12 Jaccard predictions (CSV with header) give scipy\'s all/mean/
 test('score errors: count mismatch, NaN, unknown task, missing data', async (t) => {
   const short = await run('score', '--task', 'STSBenchmark', '--predictions', write('short.jsonl', stsbGold.slice(1).join('\n')), ...D);
   t.is(short.code, 2);
-  t.regex(short.stderr, /short\.jsonl: expected 1379 scores for STSBenchmark \(one per scored pair, in order: test 1379\), got 1378/);
+  t.regex(short.stderr, /short\.jsonl: expected 1379 scores for STSBenchmark \(one per scored pair, in order: test 1379; `bellm-bench pairs --task STSBenchmark` lists them\), got 1378/);
 
   const nan = [...stsbGold];
   nan[41] = 'NaN';

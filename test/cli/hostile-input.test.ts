@@ -76,7 +76,7 @@ test('D17: --tasks with nothing in it is refused', async (t) => {
 test('D14: a repeated option is refused for every command, naming it', async (t) => {
   oneLine(t, await bb(['sts', '--model', M, '--model', configOnly, ...D]), /--model was given 2 times/, '--model twice');
   oneLine(t, await bb(['degrade', '--model', M, ...D, '--out', 'x.json', '--out', 'y.json']), /--out was given 2 times/, '--out twice');
-  oneLine(t, await bb(['score', '--task', 'STS-B', '--task', 'SICK-R', '--predictions', 'p.jsonl', ...D]), /--task was given 2 times/, '--task twice');
+  oneLine(t, await bb(['score', '--task', 'STS-B', '--predictions', 'p.jsonl', '--label', 'a', '--label', 'b', ...D]), /--label was given 2 times/, '--label twice');
   oneLine(t, await bb(['merge', 'a.json', '--out', 'x', '--out', 'y']), /--out was given 2 times/, 'merge --out twice');
   oneLine(t, await bb(['tasks', ...D, ...D]), /--data-dir was given 2 times/, '--data-dir twice');
   // options that take lists still take several values

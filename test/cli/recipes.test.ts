@@ -2,7 +2,7 @@
 // several presets and its ranked comparison, presets' notes, and one-line errors.
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -70,15 +70,22 @@ test('sts --preset a,b,c: one results file each and a ranked comparison with pai
   const dir = mkdtempSync(join(tmpdir(), 'bb-recipes-'));
   const { stdout } = await bb(['sts', '--model', m, '--data-dir', sentevalDir, '--tasks', 'STS-B', '--preset', 'bellm-sts,e5,llm2vec',
     '--no-cache', '--no-sentence-stats', '--out', dir, '--bootstrap', '200', '--seed', '7']);
-  const files = ['tiny-llama+bellm-sts', 'tiny-llama+e5', 'tiny-llama+k0+llm2vec'].map((l) => join(dir, `sts-${l}.json`));
-  for (const f of files) t.true(existsSync(f), f);
+  // default names: a readable stem ending in the preset, then a hash of the settings
+  const names = readdirSync(dir);
+  const files = ['tiny-llama+bellm-sts', 'tiny-llama+e5', 'tiny-llama+k0+llm2vec'].map((l) => {
+    const f = names.find((n) => new RegExp(`^sts-${l.replaceAll('+', '\\+')}-[0-9a-f]{8}\\.json$`).test(n));
+    t.truthy(f, `sts-${l}-<hash>.json in ${names.join(', ')}`);
+    return join(dir, f ?? 'missing');
+  });
   const runs = files.map((f) => JSON.parse(readFileSync(f, 'utf8')));
   t.like(runs[1].settings, { preset: 'e5', instruction: 'Retrieve semantically similar text.', pooling: 'last', maxLength: 4096, billmStartIndex: null });
   t.is(runs[1].settings.tokenize, undefined);
   t.like(runs[2].settings, { preset: 'llm2vec', billmStartIndex: 0, pooling: 'avg' });
   t.deepEqual(runs[0].truncation, { rule: runs[0].truncation.rule, inputs: 2551, truncated: 0 });
-  const cmp = JSON.parse(readFileSync(join(dir, 'compare-bellm-sts+e5+llm2vec.json'), 'utf8'));
-  t.true(existsSync(join(dir, 'compare-bellm-sts+e5+llm2vec.md')));
+  const cmpName = names.find((n) => /^compare-bellm-sts\+e5\+llm2vec-[0-9a-f]{8}\.json$/.test(n));
+  t.truthy(cmpName, names.join(', '));
+  const cmp = JSON.parse(readFileSync(join(dir, cmpName!), 'utf8'));
+  t.true(existsSync(join(dir, cmpName!.replace(/\.json$/, '.md'))));
   t.is(cmp.baseline, 'tiny-llama+bellm-sts');
   t.is(cmp.key, 'STS-B');
   const scores = runs.map((r) => r.table['STS-B']);

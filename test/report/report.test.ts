@@ -12,29 +12,42 @@ import { handRun, syntheticDegrade, syntheticSts } from './fixtures/synthetic.ts
 const tmp = () => mkdtempSync(join(tmpdir(), 'bb-report-'));
 const A = syntheticSts('synthetic A', 1, 0.35, 20), B = syntheticSts('synthetic B', 2, 0.25, 20);
 
-test('writeReport writes every format; HTML is self-contained', async (t) => {
+test('writeReport writes every default format; HTML is self-contained, figures before the long tables', async (t) => {
   const out = tmp();
   const { files } = await writeReport([A, B, syntheticDegrade()], out, { comparePaper: true, bootstrap: 100, seed: 1 });
   const rel = files.map((f) => f.slice(out.length + 1)).sort();
+  const tables = ['bootstrap-synthetic-a-vs-synthetic-b', 'degrade-synthetic-degrade', 'paper', 'settings', 'sts', 'subsets-synthetic-a', 'subsets-synthetic-b'];
+  const figs = ['boxplot-pivot-spearman-stsbenchmark', 'degradation', 'tasks-bar'];
   t.deepEqual(rel, [
-    'figures/boxplot-pivot-spearman-stsbenchmark.png', 'figures/boxplot-pivot-spearman-stsbenchmark.svg',
-    'figures/degrade-synthetic-degrade.png', 'figures/degrade-synthetic-degrade.svg',
-    'figures/tasks-bar.png', 'figures/tasks-bar.svg',
+    ...figs.flatMap((f) => ['pdf', 'png', 'svg'].map((e) => `figures/${f}.${e}`)), 'figures.tex',
     'report.html', 'report.json', 'report.md',
-    'tables/bootstrap-synthetic-a-vs-synthetic-b.csv', 'tables/degrade-synthetic-degrade.csv', 'tables/paper.csv', 'tables/settings.csv',
-    'tables/sts.csv', 'tables/subsets-synthetic-a.csv', 'tables/subsets-synthetic-b.csv',
-  ]);
+    ...tables.flatMap((x) => (x === 'settings' ? [`tables/${x}.csv`] : [`tables/${x}.csv`, `tables/${x}.tex`])),
+  ].sort());
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   t.notRegex(html, /\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?\/\//i, 'no remote src/href');
   t.notRegex(html, /<link\b|<script\b|@import|url\(\s*["']?https?:/i, 'no external stylesheets or scripts');
   t.is(html.match(/<img [^>]*src="data:image\/svg\+xml;base64,/g)?.length, 3);
   for (const m of html.matchAll(/src="data:image\/svg\+xml;base64,([^"]+)"/g)) t.regex(Buffer.from(m[1], 'base64').toString('utf8'), /<svg\b/);
   t.true(html.includes('<td class="num">86.29</td>'), 'paper Avg printed');
+  // order: contents, STS and paper tables, figures, then the long tables
+  const at = (s: string) => { const i = html.indexOf(s); t.true(i >= 0, s); return i; };
+  t.true(at('<nav class="contents">') < at('<section id="sts">'));
+  t.true(at('<section id="sts">') < at('<section id="paper">'));
+  t.true(at('<section id="paper">') < at('<h2 id="figures">'));
+  t.true(at('<figure id="degradation">') < at('<section id="bootstrap-synthetic-a-vs-synthetic-b">'));
+  t.true(at('<figure id="degradation">') < at('<section id="subsets-synthetic-a">'));
+  for (const id of [...tables, ...figs]) t.true(html.includes(`<a href="#${id}">`), `contents links ${id}`);
+  t.regex(html, /<img [^>]*style="width: 6\.6in"/); // twice the 3.3 in print width
   const json = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
   t.deepEqual(json.tables.map((x: { id: string }) => x.id), ['sts', 'paper', 'bootstrap-synthetic-a-vs-synthetic-b', 'degrade-synthetic-degrade', 'subsets-synthetic-a', 'subsets-synthetic-b', 'settings']);
   t.is(json.paperReference.scores.Avg, 86.29);
+  t.deepEqual(json.figures[0].size, { name: 'single', width: 3.3, height: 2.5 });
   const md = readFileSync(join(out, 'report.md'), 'utf8');
-  t.true(md.includes('![Per-sentence pivot-spearman on STSBenchmark](figures/boxplot-pivot-spearman-stsbenchmark.png)'));
+  t.true(md.includes('![Per-sentence pivot-spearman on STS-B test](figures/boxplot-pivot-spearman-stsbenchmark.png)'));
+  t.true(md.indexOf('## Figures') < md.indexOf('## Paired bootstrap'), 'Markdown: figures before the long tables too');
+  t.true(md.includes('[pdf](figures/degradation.pdf)'));
+  const figTex = readFileSync(join(out, 'figures.tex'), 'utf8');
+  t.true(figTex.includes('\\includegraphics[width=\\columnwidth]{figures/degradation.pdf}'));
 });
 
 test('tables in CSV and JSON carry the same hand-checkable numbers', async (t) => {
@@ -66,8 +79,9 @@ test('bootstrap skipped with a note when pairs are missing and not asked for; er
 });
 
 test('option errors are UserErrors', async (t) => {
-  t.throws(() => parseFormats('md,pdf'), { instanceOf: UserError, message: "--formats: unknown 'pdf'; choose from md,csv,json,html,png,svg" });
-  t.deepEqual(parseFormats('PNG, md'), ['png', 'md']);
+  t.throws(() => parseFormats('md,docx'), { instanceOf: UserError, message: "--formats: unknown 'docx'; choose from md,csv,json,html,tex,png,svg,pdf,mteb" });
+  t.deepEqual(parseFormats('PNG, md,pdf'), ['png', 'md', 'pdf']);
+  t.false(parseFormats(undefined).includes('mteb'), 'the MTEB export only when asked for');
   await t.throwsAsync(writeReport([syntheticDegrade()], tmp(), { comparePaper: true }), { instanceOf: UserError, message: /^--compare-paper: needs an sts results file/ });
   await t.throwsAsync(writeReport([A, B], tmp(), { formats: ['json'], baseline: 'C' }), { instanceOf: UserError, message: /^--baseline: no sts results labelled 'C'/ });
 });

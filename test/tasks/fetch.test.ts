@@ -86,6 +86,18 @@ test('HTTP errors, truncated or foreign archives fail without writing', async (t
   const other = join(work, 'other.tar');
   execFileSync('tar', ['-C', sentevalDir, '-cf', other, 'SICK']);
   await t.throwsAsync(fetchData({ dataDir, archive: other }), { instanceOf: UserError, message: /lacks 51 of the 54 needed files/ });
+  // a plain tar cut in the middle of a file's data, and one whose second header is garbage (tar-stream's errors)
+  const tar = readFileSync(archive('trunc.tar', ['-cf']));
+  const cutTar = join(work, 'cut.tar');
+  writeFileSync(cutTar, tar.subarray(0, Math.floor(tar.length * 0.6)));
+  await t.throwsAsync(fetchData({ dataDir, archive: cutTar }), { instanceOf: UserError, message: /^data fetch: cannot read .*cut\.tar: Unexpected end of data$/ });
+  const garbled = Buffer.from(tar);
+  const firstSize = parseInt(garbled.subarray(124, 135).toString('latin1'), 8); // the first entry's size field (octal)
+  const second = 512 + Math.ceil(firstSize / 512) * 512;
+  garbled.fill(0x41, second, second + 512);
+  const garbledTar = join(work, 'garbled.tar');
+  writeFileSync(garbledTar, garbled);
+  await t.throwsAsync(fetchData({ dataDir, archive: garbledTar }), { instanceOf: UserError, message: /^data fetch: cannot read .*garbled\.tar: Invalid tar header/ });
   const plain = join(work, 'plain.txt');
   writeFileSync(plain, 'hello');
   await t.throwsAsync(fetchData({ dataDir, archive: plain }), { instanceOf: UserError, message: /not a tar, tar.gz or zip archive/ });
