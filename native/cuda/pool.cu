@@ -50,5 +50,6 @@ extern "C" int bb_pool(float *out, const void *x, int dt, const int32_t *starts,
   BB_REQUIRE((h + 127) / 128 <= 65535, "bb_pool: h=%d too wide", h);
   if (dt == BB_F32) return bb::launch<float>(out, x, starts, valid, count, h, mode);
   if (dt == BB_BF16) return bb::launch<bb::bf16>(out, x, starts, valid, count, h, mode);
+  if (dt == BB_F16) return bb::launch<bb::f16>(out, x, starts, valid, count, h, mode);
   return bb::fail(BB_ERR_ARG, "bb_pool: bad dtype %d", dt);
 }

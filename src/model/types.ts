@@ -25,6 +25,22 @@ export interface Matrix {
   data: Float32Array;
 }
 
+/**
+ * A weight kept in memory as 16-bit values (CPU `--dtype bf16|fp16`, src/model/half-matrix.ts) and
+ * widened to fp32 when used. `data` widens a fresh fp32 copy on every access (for code that wants a
+ * plain Matrix); the CPU backend keeps `bits` and calls `widenInto` with a reusable buffer per matmul.
+ */
+export interface HalfMatrix extends Matrix {
+  readonly dtype: 'bf16' | 'fp16';
+  readonly bits: Uint16Array;             // [rows * cols]
+  /** True when a LoRA pair is applied on widening (kept in fp32 beside the 16-bit base weight). */
+  readonly hasLora: boolean;
+  /** Writes the fp32 weight into out[0, rows*cols): the 16-bit values widened, then the LoRA merged. */
+  widenInto(out: Float32Array): void;
+  /** Writes rows [first, first + count) widened into out (no LoRA: only for weights without one). */
+  widenRows(first: number, count: number, out: Float32Array): void;
+}
+
 /** One decoder layer, HF names. Linear weights are [out, in] as stored in the checkpoint (y = x W^T). */
 export interface LayerWeights {
   input_layernorm: Float32Array;          // [H]
@@ -65,6 +81,8 @@ export interface LoadedModel {
   lora: LoraInfo | null;
   /** sha256 of each weight file's JSON header (cheap fingerprint for caches/results). */
   fingerprint: string;
+  /** How the weights are held in host memory: fp32, or 16-bit (HalfMatrix) widened per matmul. */
+  weightDtype?: 'fp32' | 'bf16' | 'fp16';
 }
 
 /** Token ids with BOS prepended. */
