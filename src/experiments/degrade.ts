@@ -15,7 +15,7 @@ import { stsTableRow } from '../report/format.ts';
 import { scoreTask } from './score.ts';
 import { defaultLabel } from './sts.ts';
 import { sweepBatch, sweepCost } from './sweep.ts';
-import { provenance } from './setup.ts';
+import { precisionOf, provenance } from './setup.ts';
 import { turningPoint } from './turning-point.ts';
 
 export interface DegradeOptions {
@@ -41,7 +41,7 @@ export function pointOptions(k: number, L: number, mode: SweepMode, s: EmbedSett
     : { ...s, billmStartIndex: k === L ? null : k, nLayers: null };
 }
 
-function readExisting(path: string, o: DegradeOptions): DegradeRow[] {
+function readExisting(path: string, o: DegradeOptions, dtype: string): DegradeRow[] {
   if (!existsSync(path)) return [];
   let prev: DegradeResults;
   try {
@@ -51,6 +51,9 @@ function readExisting(path: string, o: DegradeOptions): DegradeRow[] {
   }
   if (prev.kind !== 'degrade' || prev.mode !== o.mode || JSON.stringify(prev.settings.prompt) !== JSON.stringify(o.settings.prompt)) {
     throw new UserError(`${path} holds a different experiment (kind/mode/prompt differ): pass another --out to start a new sweep`);
+  }
+  if (prev.settings.dtype !== undefined && prev.settings.dtype !== dtype) {
+    throw new UserError(`${path} was computed with --dtype ${prev.settings.dtype}, this run resolves to ${dtype}: pass the same --dtype to resume, or another --out`);
   }
   return prev.rows;
 }
@@ -65,7 +68,7 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
   const L = e.decoder.numLayers;
   const tasks = o.tasks;
   const sentences = [...new Set(tasks.flatMap((t) => allSentences(t)))];
-  const rows = readExisting(o.out, o).filter((r) => o.layers.includes(r.k));
+  const rows = readExisting(o.out, o, precisionOf(e).dtype).filter((r) => o.layers.includes(r.k));
   const done = new Set(rows.map((r) => r.k));
   const todo = o.layers.filter((k) => !done.has(k));
   if (done.size) info(o.quiet, `resuming ${o.out}: k = ${[...done].join(',')} already done`);
@@ -103,7 +106,7 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
     label: o.label ?? defaultLabel(e, null, o.mode),
     mode: o.mode,
     provenance: provenance(e, o.dataDir, tasks.map((t) => t.spec)),
-    settings: settingsOf(o),
+    settings: settingsOf(e, o),
     layers: o.allLayers,
     rows: [...rows].sort((a, b) => a.k - b.k),
     turningPoint: { largestDrop: null, changePoint: null },
@@ -121,9 +124,12 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
   return final;
 }
 
-function settingsOf(o: DegradeOptions): RunSettings {
+function settingsOf(e: Embedder, o: DegradeOptions): RunSettings {
   const s = o.settings;
-  return { preset: s.preset, preprocess: s.preprocess, prompt: s.prompt, pooling: s.pooling, maxLength: s.maxLength, mask: s.mask, billmStartIndex: null, nLayers: null };
+  return {
+    preset: s.preset, preprocess: s.preprocess, prompt: s.prompt, pooling: s.pooling, maxLength: s.maxLength, mask: s.mask,
+    billmStartIndex: null, nLayers: null, ...precisionOf(e), batchSize: null,
+  };
 }
 
 

@@ -1,5 +1,6 @@
 // The results files written by `sts` and `degrade` and read by `report` (which never recomputes).
 import type { CorrelationPair, SubsetScore } from '../eval/sts.ts';
+import type { HubRef } from '../model/types.ts';
 
 export type { CorrelationPair, SubsetScore };
 
@@ -25,6 +26,12 @@ export interface RunSettings {
   mask: string;                   // 'correct' | 'billm'
   billmStartIndex: number | null;
   nLayers: number | null;
+  /** --dtype resolved: weights as held on the CPU (16-bit widened per matmul) or stored on the GPU. */
+  dtype?: 'fp32' | 'bf16' | 'fp16';
+  /** The activations' type: fp32 on the CPU, the GPU's storage type there (fp32 accumulation everywhere). */
+  computeDtype?: 'fp32' | 'bf16' | 'fp16';
+  /** Sentences per batch in BiLLM mask-compat mode (where batch composition changes numbers); null otherwise. */
+  batchSize?: number | null;
 }
 
 export interface Provenance {
@@ -36,6 +43,8 @@ export interface Provenance {
   tokenizer: { description: string; fingerprint: string };
   data: { dir: string; checksums: Record<string, string> };
   backend: string;
+  /** Hugging Face ids the model and adapter were given as: id, revision, resolved commit, Hub file hashes. */
+  hub?: { model: HubRef | null; adapter: HubRef | null } | null;
 }
 
 /** A per-sentence statistic for box plots. */

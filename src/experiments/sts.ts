@@ -11,7 +11,7 @@ import { stsTableRow } from '../report/format.ts';
 import { scoreTask } from './score.ts';
 import { pivotSpearmanStat } from './sentence-stats.ts';
 import { GROUP_SPEARMAN_DEFINITION, groupSpearman } from '../eval/sentence-level.ts';
-import { provenance } from './setup.ts';
+import { precisionOf, provenance } from './setup.ts';
 
 export interface StsOptions {
   /** Loaded before the model, so bad task names or missing files fail fast. */
@@ -96,6 +96,7 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
   const settings: RunSettings = {
     preset: o.settings.preset, preprocess: o.settings.preprocess, prompt: o.settings.prompt, pooling: o.settings.pooling,
     maxLength: o.settings.maxLength, mask: o.settings.mask, billmStartIndex: o.billmStartIndex, nLayers: o.nLayers,
+    ...precisionOf(e), batchSize: o.settings.mask === 'billm' ? (o.batchSize ?? 16) : null,
   };
   const out: StsResults = {
     kind: 'sts',

@@ -77,7 +77,7 @@ export class Embedder {
   cacheKey(o: RunOptions): { key: string; meta: unknown } {
     const meta = {
       model: this.model.fingerprint, lora: this.model.lora?.sha256 ?? null, loraScale: this.model.lora?.scale ?? null,
-      tokenizer: this.tokenizer.fingerprint, backend: this.backend.name,
+      tokenizer: this.tokenizer.fingerprint, backend: this.backend.name, weightDtype: this.model.weightDtype ?? 'fp32',
       preprocess: o.preprocess, prompt: o.prompt, pooling: o.pooling, maxLength: o.maxLength, mask: o.mask,
       billmStartIndex: o.billmStartIndex, nLayers: o.nLayers ?? null,
     };

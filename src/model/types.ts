@@ -83,6 +83,18 @@ export interface LoadedModel {
   fingerprint: string;
   /** How the weights are held in host memory: fp32, or 16-bit (HalfMatrix) widened per matmul. */
   weightDtype?: 'fp32' | 'bf16' | 'fp16';
+  /** Hub ids the model and adapter came from (set by openEmbedder; provenance records it). */
+  hub?: { model: HubRef | null; adapter: HubRef | null };
+}
+
+/** A model or adapter resolved from a Hugging Face id (src/model/hub/). */
+export interface HubRef {
+  id: string;                     // org/name
+  revision: string;               // as asked (branch, tag or commit)
+  commit: string;                 // the commit it resolved to
+  endpoint: string;               // HF_ENDPOINT or https://huggingface.co
+  /** The Hub's hash of each file used: sha256 for LFS files (weights), the git blob sha1 otherwise. */
+  files: Record<string, string>;
 }
 
 /** Token ids with BOS prepended. */
