@@ -2,11 +2,16 @@
 import type { Pooling } from './backend/ops.ts';
 import { openEmbedder } from './experiments/setup.ts';
 import type { Embedder } from './model/embedder.ts';
+import { resolveSource } from './model/hub/resolve.ts';
+import type { DtypeOption } from './model/precision.ts';
 import { resolveSettings, type EmbedSettings, type PreprocessName } from './model/presets.ts';
 
 export interface EmbedOptions {
+  /** A directory or a Hugging Face id org/name[@revision] (hub cache first, else downloaded into it). */
   model: string;
   lora?: string;
+  /** auto (default) | fp32 | bf16 | fp16 (src/model/precision.ts). */
+  dtype?: DtypeOption;
   preset?: string;                  // default 'bellm-sts'
   prompt?: string;
   preprocess?: PreprocessName;
@@ -27,7 +32,13 @@ export async function embed(sentences: readonly string[], o: EmbedOptions): Prom
     prompt: o.prompt, preprocess: o.preprocess, pooling: o.pooling, maxLength: o.maxLength,
     mask: o.billmMaskCompat === undefined ? undefined : o.billmMaskCompat ? 'billm' : 'correct',
   });
-  const e = o.embedder ?? openEmbedder({ model: o.model, lora: o.lora, device: o.device, quiet: true }).embedder;
+  let e = o.embedder;
+  if (!e) {
+    const model = await resolveSource(o.model, { kind: 'model', flag: '--model' });
+    const lora = o.lora ? await resolveSource(o.lora, { kind: 'adapter', flag: '--lora' }) : null;
+    const hub = model.hub || lora?.hub ? { model: model.hub, adapter: lora?.hub ?? null } : undefined;
+    e = openEmbedder({ model: model.dir, lora: lora?.dir, device: o.device, quiet: true, dtype: o.dtype, ...(hub ? { hub } : {}) }).embedder;
+  }
   return e.embed(sentences, {
     ...settings, billmStartIndex: o.billmStartIndex ?? null, nLayers: o.nLayers ?? null,
     cacheDir: o.cacheDir ?? null, batchTokens: o.batchTokens,

@@ -9,5 +9,7 @@ export { PRESETS, PROMPTS, resolveSettings } from './model/presets.ts';
 export { loadModel } from './model/load.ts';
 export { loadTokenizer } from './model/tokenizer.ts';
 export { openEmbedder } from './experiments/setup.ts';
+export { resolveSource } from './model/hub/resolve.ts';
+export { checkBidirectionality } from './model/bidirectional-check.ts';
 export { loadTasks, runSts } from './experiments/sts.ts';
 export { runDegrade } from './experiments/degrade.ts';

@@ -5,9 +5,10 @@ import { formatStsTable } from '../eval/table.ts';
 import { runDegrade } from '../experiments/degrade.ts';
 import { parseLayers, parseShard, shardLayers, type SweepMode } from '../experiments/layers.ts';
 import { info } from '../experiments/progress.ts';
-import { openEmbedder } from '../experiments/setup.ts';
+import { openModel } from './open-model.ts';
 import { loadTasks } from '../experiments/sts.ts';
 import { TASK_ORDER } from '../tasks/registry.ts';
+import { modelName } from '../experiments/sts.ts';
 import { batchTokensFrom, settingsFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 
 interface DegradeArgs extends ModelArgs {
@@ -29,16 +30,16 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
     .option('shard', { type: 'string', describe: 'i/n: run every n-th k starting at the i-th (join with `bellm-bench merge`)' })
     .option('out', { type: 'string', describe: 'results file; an existing one is resumed (default reports/degrade-<label>.json)' })
     .option('label', { type: 'string', describe: 'configuration name in tables and figures' }) as never,
-  handler: (a) => {
+  handler: async (a) => {
     const tasks = a.tasks.flatMap((t) => t.split(',')).filter(Boolean);
     const settings = settingsFrom(a);
     const shard = a.shard ? parseShard(a.shard) : null;
     const loaded = loadTasks(tasks, a['data-dir']);
-    const { embedder, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
+    const { embedder, batchTokens } = await openModel(a, settings.mask);
     const L = embedder.decoder.numLayers;
     const all = parseLayers(a.layers ?? (a.mode === 'truncate' ? `1..${L}` : `0..${L}`), L, a.mode);
     const layers = shardLayers(all, shard);
-    const label = a.label ?? `${embedder.model.dir.split('/').filter(Boolean).pop()}${embedder.model.lora ? '+lora' : ''}+${a.mode}`;
+    const label = a.label ?? `${modelName(embedder.model)}${embedder.model.lora ? '+lora' : ''}+${a.mode}`;
     const out = a.out ?? join('reports', `degrade-${label.replace(/[^\w.+-]+/g, '_')}${shard ? `.shard${shard.index}of${shard.count}` : ''}.json`);
     mkdirSync(dirname(out), { recursive: true });
     const r = runDegrade(embedder, {

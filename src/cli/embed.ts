@@ -2,8 +2,9 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { UserError } from '../errors.ts';
 import { progressBar } from '../experiments/progress.ts';
-import { openEmbedder } from '../experiments/setup.ts';
-import { batchTokensFrom, nLayersFrom, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
+import { requireBidirectionality } from '../experiments/self-check.ts';
+import { openModel } from './open-model.ts';
+import { batchSizeFrom, batchTokensFrom, nLayersFrom, settingsFrom, startIndexArg, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 
 interface EmbedArgs extends ModelArgs {
   input: string;
@@ -30,13 +31,16 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
     const sentences = text.split(/\r?\n/);
     if (sentences.at(-1) === '') sentences.pop();
     const settings = settingsFrom(a);
-    const { embedder, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
+    const { embedder, batchTokens } = await openModel(a, settings.mask);
     const L = embedder.decoder.numLayers;
+    const billmStartIndex = startIndexFrom(startIndexArg(a, L), L);
+    const nLayers = nLayersFrom(a['n-layers'], L);
+    requireBidirectionality(embedder, { from: billmStartIndex, layers: nLayers, quiet: a.quiet });
     const bar = progressBar('embedding', a.quiet);
     const vecs = embedder.embed(sentences, {
-      ...settings, billmStartIndex: startIndexFrom(a['billm-start-index'], L), nLayers: nLayersFrom(a['n-layers'], L),
+      ...settings, billmStartIndex, nLayers,
       cacheDir: a.cache ? a['cache-dir'] : null, batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens),
-      batchSize: a['batch-size'], onProgress: (d, n) => bar.update(d, n),
+      batchSize: batchSizeFrom(a), onProgress: (d, n) => bar.update(d, n),
     });
     bar.stop();
     const out = createWriteStream(a.output);

@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { POOLINGS, type Pooling } from '../backend/ops.ts';
 import { UserError } from '../errors.ts';
-import { resolveSettings, type EmbedSettings, type PreprocessName } from '../model/presets.ts';
+import { getPreset, presetStartIndex, resolveSettings, type EmbedSettings, type PreprocessName } from '../model/presets.ts';
 
 export interface ModelArgs {
   model: string;
@@ -17,15 +17,21 @@ export interface ModelArgs {
   'cache-dir': string;
   cache: boolean;
   'batch-tokens'?: number;
-  'batch-size': number;
+  'batch-size'?: number;
   quiet: boolean;
   'data-dir': string;
+  revision?: string;
+  'lora-revision'?: string;
+  dtype?: string;
 }
 
 export function withModelOptions<T>(y: Argv<T>, defaultPreset: string) {
   return y
-    .option('model', { type: 'string', demandOption: true, describe: 'Hugging Face model directory (config.json + safetensors)' })
-    .option('lora', { type: 'string', describe: 'PEFT LoRA adapter directory (merged into the weights at load time)' })
+    .option('model', { type: 'string', demandOption: true, describe: 'model directory (config.json + safetensors), or a Hugging Face id org/name[@revision] (hub cache first, else downloaded into it)' })
+    .option('lora', { type: 'string', describe: 'PEFT LoRA adapter directory or Hugging Face id org/name[@revision] (merged into the weights at load time)' })
+    .option('revision', { type: 'string', describe: 'branch, tag or commit of the --model id (default main)' })
+    .option('lora-revision', { type: 'string', describe: 'branch, tag or commit of the --lora id (default main)' })
+    .option('dtype', { type: 'string', choices: ['auto', 'fp32', 'bf16', 'fp16'], describe: "GPU: weight and activation type (fp32 accumulation); CPU: weight storage, compute fp32. auto (default): the checkpoint's type on GPU, 16-bit storage of a 16-bit checkpoint on CPU" })
     .option('preset', { type: 'string', default: defaultPreset, describe: 'settings preset (see `bellm-bench presets`); flags below override it' })
     .option('prompt', { type: 'string', describe: 'bellm | prompteol | summarize | none, or a template containing {text}' })
     .option('preprocess', { type: 'string', choices: ['bellm-sts', 'bellm-degrade', 'none'], describe: 'sentence preprocessing' })
@@ -36,7 +42,7 @@ export function withModelOptions<T>(y: Argv<T>, defaultPreset: string) {
     .option('cache-dir', { type: 'string', default: '.cache/bellm-bench', describe: 'embedding cache folder' })
     .option('cache', { type: 'boolean', default: true, describe: 'use the embedding cache (--no-cache to disable)' })
     .option('batch-tokens', { type: 'number', describe: 'tokens per length-sorted batch (default: 2048 on CPU, planned from free memory on GPU)' })
-    .option('batch-size', { type: 'number', default: 16, describe: 'sentences per batch with --billm-mask-compat (SentEval order)' });
+    .option('batch-size', { type: 'number', describe: 'sentences per batch with --billm-mask-compat (SentEval order; default: the preset\'s, else 16)' });
 }
 
 export function settingsFrom(a: ModelArgs): EmbedSettings & { preset: string } {
@@ -47,6 +53,16 @@ export function settingsFrom(a: ModelArgs): EmbedSettings & { preset: string } {
     ...(a['max-length'] !== undefined ? { maxLength: a['max-length'] } : {}),
     ...(a['billm-mask-compat'] !== undefined ? { mask: a['billm-mask-compat'] ? 'billm' : 'correct' } : {}),
   });
+}
+
+/** --batch-size, else the preset's, else 16. */
+export function batchSizeFrom(a: ModelArgs): number {
+  return positiveInt('batch-size', a['batch-size'] ?? getPreset(a.preset).batchSize ?? 16);
+}
+
+/** --billm-start-index, else what the preset fixes for this depth (bellm-paper: 31 on 32 layers), else none. */
+export function startIndexArg(a: ModelArgs & { 'billm-start-index'?: number }, numLayers: number): number | undefined {
+  return a['billm-start-index'] ?? presetStartIndex(getPreset(a.preset), numLayers) ?? undefined;
 }
 
 /** `--billm-start-index k` validated against the model depth; -1 or absent = all causal (BiLLM's -1). */

@@ -6,7 +6,15 @@ export const presetsCommand: CommandModule = {
   describe: 'list the settings presets and where each comes from',
   handler: () => {
     for (const p of Object.values(PRESETS)) {
-      process.stdout.write(`${p.name}\n  source:     ${p.source}\n  preprocess: ${p.preprocess}\n  prompt:     ${p.prompt}\n  pooling:    ${p.pooling}\n  maxLength:  ${p.maxLength}\n  mask:       ${p.mask}\n\n`);
+      const rows: [string, unknown][] = [['preprocess', p.preprocess], ['prompt', p.prompt], ['pooling', p.pooling], ['maxLength', p.maxLength], ['mask', p.mask]];
+      if (p.dtype) rows.push(['dtype', p.dtype]);
+      if (p.billmStartIndex) rows.push(['billmStartIndex', `${p.billmStartIndex.value} (for ${p.billmStartIndex.forLayers} layers)`]);
+      if (p.batchSize) rows.push(['batchSize', p.batchSize]);
+      const lines = rows.map(([k, v]) => {
+        const src = p.sources?.[k as keyof NonNullable<typeof p.sources>];
+        return `  ${`${k}:`.padEnd(17)}${v}${src ? `\n  ${''.padEnd(17)}source: ${src}` : ''}`;
+      });
+      process.stdout.write(`${p.name}\n  ${'source:'.padEnd(17)}${p.source}\n${lines.join('\n')}\n\n`);
     }
   },
 };

@@ -5,10 +5,10 @@ import { UserError } from '../errors.ts';
 import { formatStsTable } from '../eval/table.ts';
 import { writeAtomic } from '../experiments/degrade.ts';
 import { info } from '../experiments/progress.ts';
-import { openEmbedder } from '../experiments/setup.ts';
+import { openModel } from './open-model.ts';
 import { loadTasks, runSts } from '../experiments/sts.ts';
 import { TASK_ORDER } from '../tasks/registry.ts';
-import { batchTokensFrom, nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
+import { batchSizeFrom, batchTokensFrom, nLayersFrom, positiveInt, settingsFrom, startIndexArg, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 
 interface StsArgs extends ModelArgs {
   tasks: string[];
@@ -43,16 +43,16 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     const tasks = a.tasks.flatMap((t) => t.split(',')).filter(Boolean);
     const settings = settingsFrom(a);
     const loaded = loadTasks(tasks, a['data-dir']);
-    const { embedder, loadSeconds, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
+    const { embedder, loadSeconds, batchTokens } = await openModel(a, settings.mask);
     const L = embedder.decoder.numLayers;
     const pl = a['pivot-layer'];
     if (pl !== 'final' && !(/^\d+$/.test(pl) && Number(pl) <= L)) throw new UserError(`--pivot-layer ${pl}: 'final' or an integer 0..${L}`);
     const results = runSts(embedder, {
       pivot: { layer: pl === 'final' ? 'final' : Number(pl), includeBos: a['pivot-bos'], excludePrompt: !a['pivot-prompt'] },
       tasks: loaded, dataDir: a['data-dir'], settings,
-      billmStartIndex: startIndexFrom(a['billm-start-index'], L), nLayers: nLayersFrom(a['n-layers'], L),
+      billmStartIndex: startIndexFrom(startIndexArg(a, L), L), nLayers: nLayersFrom(a['n-layers'], L),
       cacheDir: a.cache ? a['cache-dir'] : null,
-      batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), batchSize: positiveInt('batch-size', a['batch-size']),
+      batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), batchSize: batchSizeFrom(a),
       label: a.label, sentenceStats: a['sentence-stats'], groupSize: positiveInt('group-size', a['group-size']), quiet: a.quiet, loadSeconds,
     });
     const out = a.out ?? join('reports', `sts-${results.label.replace(/[^\w.+-]+/g, '_')}.json`);
@@ -61,8 +61,9 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     const scores = Object.fromEntries(results.tasks.map((r) => [r.label, r.main]));
     process.stdout.write(`${formatStsTable([{ label: results.label, scores }], 'text')}\n`);
     if (a['compare-paper']) {
-      const { formatPaperComparison } = await import('../report/paper.ts');
+      const { formatPaperComparison, paperConfigNotes } = await import('../report/paper.ts');
       process.stdout.write(`\n${formatPaperComparison(results.table)}\n`);
+      for (const note of paperConfigNotes(results)) process.stdout.write(`${note}\n`);
     }
     info(a.quiet, `${results.timings.sentences} sentences in ${results.timings.embedSeconds.toFixed(1)} s (${results.timings.sentencesPerSecond.toFixed(1)}/s) on ${embedder.backend.name}; results: ${out}`);
   },

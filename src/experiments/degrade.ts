@@ -15,6 +15,7 @@ import { stsTableRow } from '../report/format.ts';
 import { scoreTask } from './score.ts';
 import { defaultLabel } from './sts.ts';
 import { sweepBatch, sweepCost } from './sweep.ts';
+import { requireBidirectionality } from './self-check.ts';
 import { precisionOf, provenance } from './setup.ts';
 import { turningPoint } from './turning-point.ts';
 
@@ -72,6 +73,9 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
   const done = new Set(rows.map((r) => r.k));
   const todo = o.layers.filter((k) => !done.has(k));
   if (done.size) info(o.quiet, `resuming ${o.out}: k = ${[...done].join(',')} already done`);
+  // Before any embedding: the bidirectional sweep runs every layer >= the smallest k bidirectionally.
+  const firstBidirectional = o.mode === 'bidirectional' && todo.some((k) => k < L) ? Math.min(...todo) : null;
+  const bidirectionalCheck = requireBidirectionality(e, { from: firstBidirectional, layers: null, quiet: o.quiet });
 
   const caches = new Map(todo.map((k) => {
     const { key, meta } = e.cacheKey(pointOptions(k, L, o.mode, o.settings));
@@ -112,6 +116,7 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
     turningPoint: { largestDrop: null, changePoint: null },
     work: { layerPasses: passes, naiveLayerPasses: naive },
     ...(o.shard ? { shard: o.shard } : {}),
+    bidirectionalCheck,
   });
   for (const k of todo) {
     const cache = caches.get(k)!;

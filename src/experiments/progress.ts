@@ -6,7 +6,7 @@ export interface Progress {
   stop(): void;
 }
 
-export function progressBar(label: string, quiet: boolean): Progress {
+export function progressBar(label: string, quiet: boolean, unit = 'sentences'): Progress {
   if (quiet || !process.stderr.isTTY) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar({
     format: `${label} |{bar}| {value}/{total} {unit} | {percentage}% | ETA {eta_formatted}`,
@@ -15,7 +15,7 @@ export function progressBar(label: string, quiet: boolean): Progress {
   let started = false;
   return {
     update(done, total) {
-      if (!started) { bar.start(total, done, { unit: 'sentences' }); started = true; }
+      if (!started) { bar.start(total, done, { unit }); started = true; }
       bar.setTotal(total);
       bar.update(done);
     },

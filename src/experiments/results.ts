@@ -1,6 +1,9 @@
 // The results files written by `sts` and `degrade` and read by `report` (which never recomputes).
 import type { CorrelationPair, SubsetScore } from '../eval/sts.ts';
 import type { HubRef } from '../model/types.ts';
+import type { BidirectionalCheck } from '../model/bidirectional-check.ts';
+
+export type { BidirectionalCheck };
 
 export type { CorrelationPair, SubsetScore };
 
@@ -66,6 +69,8 @@ export interface StsResults {
   table: Record<string, number>;
   timings: { loadSeconds: number; embedSeconds: number; sentences: number; sentencesPerSecond: number };
   sentenceStats?: SentenceStat[];
+  /** The self-check run before embedding when layers ran bidirectionally (null: none did). */
+  bidirectionalCheck?: BidirectionalCheck | null;
 }
 
 export interface DegradeRow {
@@ -92,6 +97,8 @@ export interface DegradeResults {
   turningPoint: TurningPoint;
   work: { layerPasses: number; naiveLayerPasses: number };
   shard?: { index: number; count: number };
+  /** The self-check of this run's layers (bidirectional mode), or null. */
+  bidirectionalCheck?: BidirectionalCheck | null;
 }
 
 export type Results = StsResults | DegradeResults;

@@ -11,6 +11,7 @@ import { stsTableRow } from '../report/format.ts';
 import { scoreTask } from './score.ts';
 import { pivotSpearmanStat } from './sentence-stats.ts';
 import { GROUP_SPEARMAN_DEFINITION, groupSpearman } from '../eval/sentence-level.ts';
+import { requireBidirectionality } from './self-check.ts';
 import { precisionOf, provenance } from './setup.ts';
 
 export interface StsOptions {
@@ -33,9 +34,14 @@ export interface StsOptions {
   loadSeconds?: number;
 }
 
+/** A model's short name: the Hub id's name, else the directory's. */
+export function modelName(m: Embedder['model']): string {
+  return m.hub?.model ? m.hub.model.id.split('/')[1] : basename(m.dir);
+}
+
 export function defaultLabel(e: Embedder, k: number | null, extra = ''): string {
-  const parts = [basename(e.model.dir)];
-  if (e.model.lora) parts.push(basename(e.model.lora.dir));
+  const parts = [modelName(e.model)];
+  if (e.model.lora) parts.push(e.model.hub?.adapter ? e.model.hub.adapter.id.split('/')[1] : basename(e.model.lora.dir));
   if (k !== null) parts.push(`k${k}`);
   if (extra) parts.push(extra);
   return parts.join('+');
@@ -78,6 +84,8 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
     ...o.settings, billmStartIndex: o.billmStartIndex, nLayers: o.nLayers, cacheDir: o.cacheDir,
     batchTokens: o.batchTokens, batchSize: o.batchSize,
   };
+  // Before any embedding: layers meant to run bidirectionally must see later tokens.
+  const bidirectionalCheck = requireBidirectionality(e, { from: o.billmStartIndex, layers: o.nLayers, quiet: o.quiet });
   const sentences = [...new Set(tasks.flatMap((t) => allSentences(t)))];
   const bar = progressBar('embedding', o.quiet);
   run.onProgress = (d, n) => bar.update(d, n);
@@ -106,6 +114,7 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
     tasks: results,
     table: stsTableRow(results),
     timings: { loadSeconds: o.loadSeconds ?? 0, embedSeconds, sentences: sentences.length, sentencesPerSecond: sentences.length / embedSeconds },
+    bidirectionalCheck,
   };
   const stsb = tasks.find((t) => t.spec.name === 'STSBenchmark');
   if (o.sentenceStats && stsb) {

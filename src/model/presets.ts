@@ -54,6 +54,14 @@ export interface EmbedSettings {
 export interface Preset extends EmbedSettings {
   name: string;
   source: string;
+  /** Run settings beyond embedding that a published run fixes (bellm-paper); flags override them. */
+  dtype?: 'fp32' | 'bf16' | 'fp16';
+  /** billmStartIndex for a model of `forLayers` layers (another depth needs an explicit --billm-start-index). */
+  billmStartIndex?: { value: number; forLayers: number };
+  /** Sentences per batch (matters with BiLLM mask compatibility, where padding changes numbers). */
+  batchSize?: number;
+  /** Where each setting comes from, printed by `bellm-bench presets`. */
+  sources?: Partial<Record<'preprocess' | 'prompt' | 'pooling' | 'maxLength' | 'mask' | 'dtype' | 'billmStartIndex' | 'batchSize', string>>;
 }
 
 export const PRESETS: Record<string, Preset> = {
@@ -73,7 +81,41 @@ export const PRESETS: Record<string, Preset> = {
     name: 'none', preprocess: 'none', prompt: PROMPTS.none, pooling: 'avg', maxLength: 512, mask: 'correct',
     source: 'raw text, mean pooling over all tokens (BOS included)',
   },
+  // BeLLM's published STS table (README section 4): BiLLM_START_INDEX=31 python eval_sts.py
+  // --model_name_or_path NousResearch/Llama-2-7b-hf --lora_name_or_path SeanLee97/bellm-llama-7b-nli
+  // --apply_bfloat16 0, with requirements.txt's billm==0.1.3. Facts: ../shared/fixtures/README.md and
+  // the released code (eval_sts.py, model.py, angle_emb's Pooler, billm 0.1.3 modeling_llama.py).
+  'bellm-paper': {
+    name: 'bellm-paper', preprocess: 'bellm-sts', prompt: PROMPTS.bellm, pooling: 'last', maxLength: 512, mask: 'billm',
+    dtype: 'fp16', billmStartIndex: { value: 31, forLayers: 32 }, batchSize: 16,
+    source: "BeLLM's published STS run (README section 4: BiLLM_START_INDEX=31 python eval_sts.py ... --apply_bfloat16 0, billm==0.1.3); use with NousResearch/Llama-2-7b-hf + SeanLee97/bellm-llama-7b-nli",
+    sources: {
+      preprocess: "eval_sts.py batcher: ' '.join(tokens); '.' appended unless the text ends in . ? \" '; then a final ? becomes .",
+      prompt: 'eval_sts.py --prompt default: The representative word for sentence {text} is:"',
+      pooling: "model.py Pooler (angle_emb) for LLMs: the final hidden state of the last non-padding token (tokenizer padding_side right)",
+      maxLength: 'eval_sts.py --max_length default 512 (no STS sentence is truncated)',
+      mask: 'billm 0.1.3: bidirectional layers get zeros_like(causal_mask), so they also attend to the right padding (pad id 0 when the tokenizer has none); this changes the numbers',
+      batchSize: "eval_sts.py test mode params batch_size 16, batches as SentEval forms them (each subset sorted by sentence length): with that padding, batch composition changes the numbers",
+      dtype: "README --apply_bfloat16 0: model.py loads LLaMA with torch_dtype float16 and the LoRA through PEFT in float16 (here: merged in fp32, then stored fp16)",
+      billmStartIndex: 'README: BiLLM_START_INDEX=31, "Since the LLaMA-7B has 32 layers ... will convert the final layer bidirectional"; other depths need --billm-start-index',
+    },
+  },
 };
+
+/**
+ * billmStartIndex a preset fixes for a model of `numLayers` layers, or null when it fixes none. A
+ * preset written for another depth is refused: BeLLM's index is absolute (BiLLM_START_INDEX=31 on a
+ * 40-layer model makes 9 layers bidirectional), while its stated intent is the final layer only.
+ */
+export function presetStartIndex(p: Preset, numLayers: number): number | null {
+  const b = p.billmStartIndex;
+  if (!b) return null;
+  if (numLayers !== b.forLayers) {
+    throw new UserError(`preset ${p.name} fixes billmStartIndex ${b.value} for a ${b.forLayers}-layer model (only its final layer bidirectional) but this model has ${numLayers} layers: ` +
+      `pass --billm-start-index ${numLayers - 1} for BeLLM's rule (final layer only), or ${b.value} for what BiLLM_START_INDEX=${b.value} does on it`);
+  }
+  return b.value;
+}
 
 export function getPreset(name: string): Preset {
   const p = PRESETS[name];
