@@ -37,7 +37,7 @@ export interface LoadOptions {
    * How matrices (embeddings and linears) are held: 'fp32' (default), or 'bf16' / 'fp16': 16-bit
    * values widened per matmul (HalfMatrix; about half the memory). A tensor stored in another type is
    * rounded to it (nearest even); a LoRA pair is kept in fp32 and merged on widening. Norm vectors
-   * stay fp32. Not with `stream`.
+   * are rounded to the 16-bit type as well and held as fp32 arrays (they are small). Not with `stream`.
    */
   weightDtype?: 'fp32' | HalfDtype;
 }
@@ -75,8 +75,11 @@ export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
   const total = neededTensors(config, n).length;
   let done = 0, merged = 0;
   const tick = () => opts.onProgress?.(++done, total);
+  const half = opts.weightDtype === 'bf16' || opts.weightDtype === 'fp16' ? opts.weightDtype : null;
   const vec = (name: string) => {
     const v = readFinite(ckpt, name, ckpt.fileOf(name).path);
+    // 16-bit weights: the norm vectors hold 16-bit values too (as a model cast to bf16/fp16 does), kept as fp32 arrays
+    if (half) widenHalf(half, toHalfBits(half, v), v);
     tick();
     return v;
   };
@@ -90,7 +93,6 @@ export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
     tick();
     return data;
   };
-  const half = opts.weightDtype === 'bf16' || opts.weightDtype === 'fp16' ? opts.weightDtype : null;
   if (half && opts.stream) throw new Error('loadModel: weightDtype 16-bit and stream cannot go together');
   const readHalf = (name: string, rows: number, cols: number, pair: LoraPair | undefined, dt: HalfDtype): Matrix => {
     const file = ckpt.fileOf(name);
@@ -100,6 +102,12 @@ export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
     if ((kind === 'BF16' && dt === 'bf16') || (kind === 'F16' && dt === 'fp16')) {
       const bytes = file.readBytes(stored);   // a fresh buffer at offset 0: aligned for 16-bit views
       bits = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length >> 1);
+    } else if (kind === 'F32') {
+      const bytes = file.readBytes(stored);   // rounded straight from the file's bytes: no second fp32 copy
+      const values = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+      const nonFinite = firstNonFinite(values);
+      if (nonFinite >= 0) throw new UserError(`tensor ${name} in ${file.path} holds ${values[nonFinite]} at flat index ${nonFinite}; the checkpoint is damaged`);
+      bits = toHalfBits(dt, values);
     } else {
       if (!isWeightDtype(kind)) file.read(stored); // throws the loader's one-line error for this dtype
       bits = toHalfBits(dt, readFinite(ckpt, name, file.path));
