@@ -126,12 +126,13 @@ test('rounded 16-bit storage: fp16 weights from the bf16 checkpoint equal the fp
   const full = loadModel(fixture('tiny-llama'));
   const half = loadModel(fixture('tiny-llama'), { weightDtype: 'fp16' });
   // the reference: the fp32 weights, each rounded to fp16 by f16Bits and widened by halfToNumber
-  const round = (m: Matrix): Matrix => ({ rows: m.rows, cols: m.cols, data: m.data.map((v) => halfToNumber(f16Bits(v))) });
+  const r16 = (a: Float32Array): Float32Array => a.map((v) => halfToNumber(f16Bits(v)));
+  const round = (m: Matrix): Matrix => ({ rows: m.rows, cols: m.cols, data: r16(m.data) });
   const w = full.weights;
   const rounded: ModelWeights = {
-    embed_tokens: round(w.embed_tokens), norm: w.norm,
+    embed_tokens: round(w.embed_tokens), norm: r16(w.norm),
     layers: w.layers.map((l) => ({
-      ...l, q_proj: round(l.q_proj), k_proj: round(l.k_proj), v_proj: round(l.v_proj), o_proj: round(l.o_proj),
+      input_layernorm: r16(l.input_layernorm), post_attention_layernorm: r16(l.post_attention_layernorm), q_proj: round(l.q_proj), k_proj: round(l.k_proj), v_proj: round(l.v_proj), o_proj: round(l.o_proj),
       gate_proj: round(l.gate_proj), up_proj: round(l.up_proj), down_proj: round(l.down_proj),
     })),
   };
