@@ -127,7 +127,10 @@ export class HubClient {
       const size = Number(res.headers.get('x-linked-size') ?? (redirect ? NaN : res.headers.get('content-length')));
       if (!etag) throw new UserError(`${url} has no ETag: is HF_ENDPOINT (${this.env.endpoint}) a Hugging Face Hub?`);
       if (!Number.isSafeInteger(size) || size < 0) throw new UserError(`${url} gives no file size: is HF_ENDPOINT (${this.env.endpoint}) a Hugging Face Hub?`);
-      return { etag: normalizeEtag(etag), size, url: redirect ? new URL(location, url).href : url };
+      const name = normalizeEtag(etag);
+      // the etag becomes a file name under blobs/
+      if (!/^[\w.-]{1,200}$/.test(name) || name.includes('..')) throw new UserError(`${url} sent an unusable ETag ${JSON.stringify(etag)}: is HF_ENDPOINT (${this.env.endpoint}) a Hugging Face Hub?`);
+      return { etag: name, size, url: redirect ? new URL(location, url).href : url };
     }
   }
 
@@ -138,6 +141,7 @@ export class HubClient {
    */
   async download(meta: FileMeta, part: string, what: { id: string; revision: string; file: string }, progress?: ProgressFactory): Promise<void> {
     const bar = progress?.(what.file, meta.size);
+    fs.closeSync(fs.openSync(part, 'a'));   // exists from here on (an empty file needs no request)
     try {
       let lastError = '';
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
