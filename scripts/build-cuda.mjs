@@ -359,6 +359,10 @@ if (opt.check) {
     f2b(new Float32Array([1, 1 + 2 ** -8, -2.5, NaN]), bits, 4);   // 1+2^-8 is a tie: rounds to even (1.0)
     const wantBits = [0x3f80, 0x3f80, 0xc020];
     if (wantBits.some((b, i) => bits[i] !== b) || (bits[3] & 0x7fc0) !== 0x7fc0) die(`${basename(lib)}: bb_f32_to_bf16 gave ${[...bits].map((b) => b.toString(16))}`);
+    const f2h = f('void bb_f32_to_f16(const float *src, _Out_ uint16_t *dst, size_t n)');
+    const hbits = new Uint16Array(4);
+    f2h(new Float32Array([1, 1 + 2 ** -11, 65520, -2.5]), hbits, 4);   // a tie to even, overflow to inf
+    if ([0x3c00, 0x3c00, 0x7c00, 0xc100].some((b, i) => hbits[i] !== b)) die(`${basename(lib)}: bb_f32_to_f16 gave ${[...hbits].map((b) => b.toString(16))}`);
     const plan = f('int bb_attention_plan(const int32_t *starts, int count, int block_q, _Out_ int32_t *tiles, int cap)');
     const tiles = new Int32Array(16);
     const nt = plan(new Int32Array([0, 17, 18, 50]), 3, 16, tiles, 8);

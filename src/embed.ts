@@ -3,12 +3,17 @@ import type { Pooling } from './backend/ops.ts';
 import { openEmbedder } from './experiments/setup.ts';
 import { openEmbeddingCache } from './experiments/run-identity.ts';
 import type { Embedder, RunOptions } from './model/embedder.ts';
-import { presetStartIndex, resolveSettings, type EmbedSettings, type PreprocessName } from './model/presets.ts';
+import { resolveSource } from './model/hub/resolve.ts';
+import type { DtypeOption } from './model/precision.ts';
+import { getPreset, presetStartIndex, resolveSettings, type EmbedSettings, type PreprocessName } from './model/presets.ts';
 import type { Tokenization } from './model/template.ts';
 
 export interface EmbedOptions {
+  /** A directory or a Hugging Face id org/name[@revision] (hub cache first, else downloaded into it). */
   model: string;
   lora?: string;
+  /** auto (default) | fp32 | bf16 | fp16 (src/model/precision.ts). */
+  dtype?: DtypeOption;
   preset?: string;                  // default 'bellm-sts'
   prompt?: string;                  // a template (README "Templates")
   instruction?: string;             // what {instruction} stands for
@@ -31,9 +36,16 @@ export async function embed(sentences: readonly string[], o: EmbedOptions): Prom
     prompt: o.prompt, instruction: o.instruction, tokenize: o.tokenize, preprocess: o.preprocess, pooling: o.pooling, maxLength: o.maxLength,
     mask: o.billmMaskCompat === undefined ? undefined : o.billmMaskCompat ? 'billm' : 'correct',
   });
-  const e = o.embedder ?? openEmbedder({ model: o.model, lora: o.lora, device: o.device, quiet: true }).embedder;
+  let e = o.embedder;
+  if (!e) {
+    const model = await resolveSource(o.model, { kind: 'model', flag: '--model' });
+    const lora = o.lora ? await resolveSource(o.lora, { kind: 'adapter', flag: '--lora' }) : null;
+    const hub = model.hub || lora?.hub ? { model: model.hub, adapter: lora?.hub ?? null } : undefined;
+    e = openEmbedder({ model: model.dir, lora: lora?.dir, device: o.device, quiet: true, dtype: o.dtype, ...(hub ? { hub } : {}) }).embedder;
+  }
   const run: RunOptions = {
-    ...settings, billmStartIndex: o.billmStartIndex === undefined ? presetStartIndex(o.preset ?? 'bellm-sts') : o.billmStartIndex,
+    ...settings,
+    billmStartIndex: o.billmStartIndex === undefined ? presetStartIndex(getPreset(o.preset ?? 'bellm-sts'), e.decoder.numLayers) : o.billmStartIndex,
     nLayers: o.nLayers ?? null, batchTokens: o.batchTokens,
   };
   run.cache = openEmbeddingCache(e, run, o.cacheDir);

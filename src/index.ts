@@ -10,6 +10,8 @@ export { encodeWithTemplate, parseTemplate, pooledPositions } from './model/temp
 export { loadModel } from './model/load.ts';
 export { loadTokenizer } from './model/tokenizer.ts';
 export { openEmbedder } from './experiments/setup.ts';
+export { resolveSource } from './model/hub/resolve.ts';
+export { checkBidirectionality } from './model/bidirectional-check.ts';
 export { loadTasks, runSts } from './experiments/sts.ts';
 export { runDegrade } from './experiments/degrade.ts';
 export { runIdentity, identityDifference, embeddingKey, type RunIdentity, type RunIdentityInput } from './experiments/run-identity.ts';

@@ -216,6 +216,7 @@ int bb_attention_varlen(void *out, const void *q, const void *k, const void *v, 
   const int causal = mask == BB_MASK_CAUSAL, pv = pad_keys_visible != 0;
   if (dt == BB_F32) return bb::launch<float>(out, q, k, v, starts, valid, tiles, n_tiles, n_heads, n_kv_heads, head_dim, causal, pv);
   if (dt == BB_BF16) return bb::launch<bb::bf16>(out, q, k, v, starts, valid, tiles, n_tiles, n_heads, n_kv_heads, head_dim, causal, pv);
+  if (dt == BB_F16) return bb::launch<bb::f16>(out, q, k, v, starts, valid, tiles, n_tiles, n_heads, n_kv_heads, head_dim, causal, pv);
   return bb::fail(BB_ERR_ARG, "bb_attention_varlen: bad dtype %d", dt);
 }
 

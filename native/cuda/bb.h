@@ -15,8 +15,9 @@
  *
  * Conventions
  * - Every tensor is row-major and dense. `dt` is the storage type of the activations AND weights the
- *   op reads and writes (BB_F32 or BB_BF16); all arithmetic is fp32 (bf16 values are widened on load
- *   and rounded to nearest-even once on store). bb_pool always writes fp32.
+ *   op reads and writes (BB_F32, BB_BF16 or BB_F16); all arithmetic is fp32 (bf16/fp16 values are
+ *   widened on load and rounded to nearest-even once on store; fp16 overflows to inf past 65504).
+ *   bb_pool always writes fp32.
  * - Device pointers come from bb_malloc. Ops are asynchronous on the library's one stream; bb_download
  *   and bb_synchronize wait for it. Index arrays (ids, positions, starts, valid, tiles) are DEVICE int32
  *   arrays uploaded with bb_upload_i32.
@@ -35,9 +36,9 @@
 extern "C" {
 #endif
 
-#define BB_ABI_VERSION 3
+#define BB_ABI_VERSION 4
 
-enum { BB_F32 = 0, BB_BF16 = 1 };
+enum { BB_F32 = 0, BB_BF16 = 1, BB_F16 = 2 };
 enum { BB_OK = 0, BB_ERR_ARG = 1, BB_ERR_CUDA = 2, BB_ERR_CUBLAS = 3, BB_ERR_STATE = 4 };
 enum { BB_MASK_CAUSAL = 0, BB_MASK_BIDIRECTIONAL = 1 };
 enum { BB_POOL_LAST = 0, BB_POOL_AVG = 1, BB_POOL_FIRST = 2, BB_POOL_WEIGHTED = 3 };
@@ -74,7 +75,7 @@ int bb_free(void *p);
 /** out[0] live bytes from bb_malloc, out[1] peak live bytes, out[2] device free, out[3] device total. */
 int bb_mem_stats(uint64_t *out);
 int bb_mem_reset_peak(void);
-/** Host fp32 -> device storage `dt` (bf16: round to nearest even on the host). Synchronous. */
+/** Host fp32 -> device storage `dt` (bf16/fp16: round to nearest even on the host). Synchronous. */
 int bb_upload(void *dst, int dt, const float *src, size_t n);
 /** Device storage `dt` -> host fp32. Waits for all queued work first. */
 int bb_download(float *dst, const void *src, int dt, size_t n);
@@ -88,6 +89,9 @@ int bb_fill(void *dst, int dt, size_t n, float value);
 /* ---- host helpers (no device, no init) ---- */
 void bb_f32_to_bf16(const float *src, uint16_t *dst, size_t n);
 void bb_bf16_to_f32(const uint16_t *src, float *dst, size_t n);
+/** IEEE binary16: round to nearest even, overflow to inf, NaN stays a quiet NaN. */
+void bb_f32_to_f16(const float *src, uint16_t *dst, size_t n);
+void bb_f16_to_f32(const uint16_t *src, float *dst, size_t n);
 /** Query rows per attention tile (the block size bb_attention_plan must be called with). */
 int bb_attention_block_q(void);
 /** Tiles of a packed batch: (sequence, first query row) pairs, for every ceil(T_s / block_q) block of
@@ -100,7 +104,7 @@ int bb_attention_plan(const int32_t *starts, int count, int block_q, int32_t *ti
 int bb_embedding(void *out, const void *table, int dt, const int32_t *ids, int n, int vocab, int h);
 /** out = x / sqrt(mean(x^2) + eps) * w, row-wise   x, out [n, h], w [h] */
 int bb_rmsnorm(void *out, const void *x, const void *w, int dt, int n, int h, float eps);
-/** out = x W^T   x [n, k], W [o, k], out [n, o] (cublasGemmEx, CUBLAS_COMPUTE_32F) */
+/** out = x W^T   x [n, k], W [o, k], out [n, o] (cublasGemmEx, CUBLAS_COMPUTE_32F; A, B, C all of type `dt`) */
 int bb_matmul(void *out, const void *x, const void *w, int dt, int n, int k, int o);
 /** In place on x [n, n_heads * head_dim]: pairs (i, i + head_dim/2) rotated by the angle of
  *  positions[row] from cos_tab/sin_tab [tab_rows, head_dim/2] (fp32; a position >= tab_rows gives NaN). */

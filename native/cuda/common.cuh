@@ -1,6 +1,6 @@
 // common.cuh: what every bellm_cuda translation unit shares.
 //   - CUDA headers, or emu.h in the CPU emulation build (-DBB_EMULATE)
-//   - bf16 storage type and the ld/st helpers (widen to fp32 on load, round once on store)
+//   - bf16 and fp16 storage types and the ld/st helpers (widen to fp32 on load, round once on store)
 //   - BB_LAUNCH (the one place a kernel is launched), after_launch (error check, optional sync)
 //   - warp_sum / warp_max / block_sum reductions
 //   - the library state (stream, error buffer) defined in runtime.cu
@@ -16,6 +16,7 @@
 typedef void *cudaStream_t;
 #else
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #endif
 
@@ -23,18 +24,26 @@ namespace bb {
 
 #ifdef BB_EMULATE
 typedef bb_emu::bf16 bf16;
+typedef bb_emu::f16 f16;
 __device__ __forceinline__ float to_f32(bf16 v) { return bb_emu::bf16_to_float(v.bits); }
 __device__ __forceinline__ bf16 from_f32_bf16(float v) { return bf16{bb_emu::float_to_bf16(v)}; }
+__device__ __forceinline__ float to_f32(f16 v) { return bb_emu::half_to_float(v.bits); }
+__device__ __forceinline__ f16 from_f32_f16(float v) { return f16{bb_emu::float_to_half(v)}; }
 #else
 typedef __nv_bfloat16 bf16;
+typedef __half f16;
 __device__ __forceinline__ float to_f32(bf16 v) { return __bfloat162float(v); }
 __device__ __forceinline__ bf16 from_f32_bf16(float v) { return __float2bfloat16_rn(v); }
+__device__ __forceinline__ float to_f32(f16 v) { return __half2float(v); }
+__device__ __forceinline__ f16 from_f32_f16(float v) { return __float2half_rn(v); }
 #endif
 
 __device__ __forceinline__ float ld(const float *p, size_t i) { return p[i]; }
 __device__ __forceinline__ float ld(const bf16 *p, size_t i) { return to_f32(p[i]); }
+__device__ __forceinline__ float ld(const f16 *p, size_t i) { return to_f32(p[i]); }
 __device__ __forceinline__ void st(float *p, size_t i, float v) { p[i] = v; }
 __device__ __forceinline__ void st(bf16 *p, size_t i, float v) { p[i] = from_f32_bf16(v); }
+__device__ __forceinline__ void st(f16 *p, size_t i, float v) { p[i] = from_f32_f16(v); }
 
 __device__ __forceinline__ int imin(int a, int b) { return a < b ? a : b; }
 __device__ __forceinline__ int imax(int a, int b) { return a > b ? a : b; }
@@ -62,8 +71,9 @@ __device__ __forceinline__ float block_sum(float v) {
   return v;
 }
 
-inline size_t dtype_size(int dt) { return dt == BB_BF16 ? 2 : 4; }
-inline bool valid_dtype(int dt) { return dt == BB_F32 || dt == BB_BF16; }
+inline size_t dtype_size(int dt) { return dt == BB_F32 ? 4 : 2; }
+inline bool valid_dtype(int dt) { return dt == BB_F32 || dt == BB_BF16 || dt == BB_F16; }
+inline const char *dtype_name(int dt) { return dt == BB_F32 ? "fp32" : dt == BB_BF16 ? "bf16" : dt == BB_F16 ? "fp16" : "?"; }
 
 // ---- state and errors (runtime.cu) ----
 extern cudaStream_t g_stream;

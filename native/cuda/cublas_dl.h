@@ -7,7 +7,7 @@
 namespace bb {
 
 // cudaDataType_t (library_types.h)
-enum { BB_CUDA_R_32F = 0, BB_CUDA_R_16BF = 14 };
+enum { BB_CUDA_R_32F = 0, BB_CUDA_R_16F = 2, BB_CUDA_R_16BF = 14 };
 // cublasOperation_t
 enum { BB_CUBLAS_OP_N = 0, BB_CUBLAS_OP_T = 1 };
 // cublasComputeType_t: CUBLAS_COMPUTE_32F = 68 (fp32 accumulation; no TF32 unless the math mode or

@@ -5,7 +5,7 @@
 //   C[i + j*ldc] = alpha * sum_p op(A)[i, p] * op(B)[p, j] + beta * C[i + j*ldc]
 //   op(A)[i, p] = transa == N ? A[i + p*lda] : A[p + i*lda]   (m x k)
 //   op(B)[p, j] = transb == N ? B[p + j*ldb] : B[j + p*ldb]   (k x n)
-// Supported exactly where bellm needs it: A, B, C all CUDA_R_32F or all CUDA_R_16BF, compute
+// Supported exactly where bellm needs it: A, B, C all CUDA_R_32F, all CUDA_R_16BF or all CUDA_R_16F, compute
 // CUBLAS_COMPUTE_32F (68), fp32 accumulation, alpha/beta host floats. Anything else returns
 // CUBLAS_STATUS_NOT_SUPPORTED (15); bad sizes or leading dimensions CUBLAS_STATUS_INVALID_VALUE (7),
 // following the cuBLAS documentation of cublasGemmEx.
@@ -14,10 +14,12 @@
 
 #include <vector>
 
+#include "half_host.h"
+
 namespace {
 
 constexpr int kSuccess = 0, kNotInitialized = 1, kInvalidValue = 7, kNotSupported = 15;
-constexpr int kR32F = 0, kR16BF = 14, kCompute32F = 68, kOpN = 0, kOpT = 1;
+constexpr int kR32F = 0, kR16F = 2, kR16BF = 14, kCompute32F = 68, kOpN = 0, kOpT = 1;
 
 struct Handle { int magic; void *stream; };
 constexpr int kMagic = 0x0b1a5;
@@ -25,10 +27,8 @@ int g_live_handles = 0;   // created and not yet destroyed (tests check that bel
 
 float load(const void *p, int type, size_t i) {
   if (type == kR32F) return static_cast<const float *>(p)[i];
-  uint32_t u = (uint32_t) static_cast<const uint16_t *>(p)[i] << 16;
-  float f;
-  memcpy(&f, &u, 4);
-  return f;
+  const uint16_t b = static_cast<const uint16_t *>(p)[i];
+  return type == kR16BF ? bb_host::bf16_to_f32(b) : bb_host::f16_to_f32(b);
 }
 
 void store(void *p, int type, size_t i, float v) {
@@ -36,12 +36,7 @@ void store(void *p, int type, size_t i, float v) {
     static_cast<float *>(p)[i] = v;
     return;
   }
-  uint32_t u;
-  memcpy(&u, &v, 4);
-  uint16_t b;
-  if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu)) b = (uint16_t)((u >> 16) | 0x40);
-  else b = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-  static_cast<uint16_t *>(p)[i] = b;
+  static_cast<uint16_t *>(p)[i] = type == kR16BF ? bb_host::f32_to_bf16(v) : bb_host::f32_to_f16(v);
 }
 
 }  // namespace
@@ -87,7 +82,7 @@ int cublasGemmEx(void *handle, int transa, int transb, int m, int n, int k, cons
   Handle *h = static_cast<Handle *>(handle);
   if (!h || h->magic != kMagic) return kNotInitialized;
   if (computeType != kCompute32F) return kNotSupported;
-  if (!(Atype == Btype && Btype == Ctype && (Atype == kR32F || Atype == kR16BF))) return kNotSupported;
+  if (!(Atype == Btype && Btype == Ctype && (Atype == kR32F || Atype == kR16BF || Atype == kR16F))) return kNotSupported;
   if ((transa != kOpN && transa != kOpT) || (transb != kOpN && transb != kOpT)) return kInvalidValue;
   if (m < 0 || n < 0 || k < 0) return kInvalidValue;
   const int minLda = transa == kOpN ? m : k, minLdb = transb == kOpN ? k : n;

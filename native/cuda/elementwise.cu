@@ -40,6 +40,7 @@ extern "C" int bb_silu_mul(void *out, const void *gate, const void *up, int dt, 
   if (n == 0) return BB_OK;
   if (dt == BB_F32) return bb::launch_silu_mul<float>(out, gate, up, n);
   if (dt == BB_BF16) return bb::launch_silu_mul<bb::bf16>(out, gate, up, n);
+  if (dt == BB_F16) return bb::launch_silu_mul<bb::f16>(out, gate, up, n);
   return bb::fail(BB_ERR_ARG, "bb_silu_mul: bad dtype %d", dt);
 }
 
@@ -49,5 +50,6 @@ extern "C" int bb_add(void *x, const void *y, int dt, size_t n) {
   if (n == 0) return BB_OK;
   if (dt == BB_F32) return bb::launch_add<float>(x, y, n);
   if (dt == BB_BF16) return bb::launch_add<bb::bf16>(x, y, n);
+  if (dt == BB_F16) return bb::launch_add<bb::f16>(x, y, n);
   return bb::fail(BB_ERR_ARG, "bb_add: bad dtype %d", dt);
 }

@@ -30,5 +30,6 @@ extern "C" int bb_embedding(void *out, const void *table, int dt, const int32_t 
   BB_REQUIRE(n > 0 && vocab > 0 && h > 0, "bb_embedding: bad shape n=%d vocab=%d h=%d", n, vocab, h);
   if (dt == BB_F32) return bb::launch<float>(out, table, ids, n, vocab, h);
   if (dt == BB_BF16) return bb::launch<bb::bf16>(out, table, ids, n, vocab, h);
+  if (dt == BB_F16) return bb::launch<bb::f16>(out, table, ids, n, vocab, h);
   return bb::fail(BB_ERR_ARG, "bb_embedding: bad dtype %d", dt);
 }

@@ -27,6 +27,8 @@
 #include <string>
 #include <vector>
 
+#include "half_host.h"
+
 #define __global__
 #define __device__
 #define __host__
@@ -49,6 +51,7 @@ struct dim3 {
 namespace bb_emu {
 
 struct bf16 { uint16_t bits; };
+struct f16 { uint16_t bits; };
 
 inline float bf16_to_float(uint16_t b) {
   uint32_t u = (uint32_t)b << 16;
@@ -57,13 +60,10 @@ inline float bf16_to_float(uint16_t b) {
   return f;
 }
 // Round to nearest even; NaN stays a (quiet) NaN. Same rule as cuda_bf16.h __float2bfloat16_rn.
-inline uint16_t float_to_bf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu)) return (uint16_t)((u >> 16) | 0x40);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return (uint16_t)(u >> 16);
-}
+inline uint16_t float_to_bf16(float f) { return bb_host::f32_to_bf16(f); }
+// IEEE binary16, the rules of cuda_fp16.h __half2float / __float2half_rn (half_host.h).
+inline float half_to_float(uint16_t h) { return bb_host::f16_to_f32(h); }
+inline uint16_t float_to_half(float f) { return bb_host::f32_to_f16(f); }
 
 enum State { RUNNABLE, WAIT_BLOCK, WAIT_WARP, DONE };
 

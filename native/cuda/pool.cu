@@ -49,6 +49,7 @@ static int pool_any(float *out, const void *x, int dt, const int32_t *starts, co
                     int count, int h, int mode, const char *op) {
   if (dt == BB_F32) return launch<float>(out, x, starts, from, to, count, h, mode, op);
   if (dt == BB_BF16) return launch<bf16>(out, x, starts, from, to, count, h, mode, op);
+  if (dt == BB_F16) return launch<f16>(out, x, starts, from, to, count, h, mode, op);
   return fail(BB_ERR_ARG, "%s: bad dtype %d", op, dt);
 }
 

@@ -33,5 +33,6 @@ extern "C" int bb_rmsnorm(void *out, const void *x, const void *w, int dt, int n
   BB_REQUIRE(n > 0 && h > 0, "bb_rmsnorm: bad shape n=%d h=%d", n, h);
   if (dt == BB_F32) return bb::launch<float>(out, x, w, n, h, eps);
   if (dt == BB_BF16) return bb::launch<bb::bf16>(out, x, w, n, h, eps);
+  if (dt == BB_F16) return bb::launch<bb::f16>(out, x, w, n, h, eps);
   return bb::fail(BB_ERR_ARG, "bb_rmsnorm: bad dtype %d", dt);
 }

@@ -48,5 +48,6 @@ extern "C" int bb_rope(void *x, int dt, const int32_t *positions, int n, int n_h
              "bb_rope: bad shape n=%d heads=%d head_dim=%d (must be even) table rows=%d", n, n_heads, head_dim, tab_rows);
   if (dt == BB_F32) return bb::launch<float>(x, positions, n, n_heads, head_dim, cos_tab, sin_tab, tab_rows);
   if (dt == BB_BF16) return bb::launch<bb::bf16>(x, positions, n, n_heads, head_dim, cos_tab, sin_tab, tab_rows);
+  if (dt == BB_F16) return bb::launch<bb::f16>(x, positions, n, n_heads, head_dim, cos_tab, sin_tab, tab_rows);
   return bb::fail(BB_ERR_ARG, "bb_rope: bad dtype %d", dt);
 }

@@ -9,6 +9,7 @@
 
 #include "common.cuh"
 #include "cublas_dl.h"
+#include "half_host.h"
 
 #ifndef BB_ARCHS
 #define BB_ARCHS "unknown archs"
@@ -134,19 +135,9 @@ static int check_capacity(const void *p, size_t bytes, const char *op) {
   return BB_OK;
 }
 
-static inline uint16_t host_f32_to_bf16(float f) {
-  uint32_t u;
-  memcpy(&u, &f, 4);
-  if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu)) return (uint16_t)((u >> 16) | 0x40);  // quiet NaN
-  u += 0x7fffu + ((u >> 16) & 1u);   // round to nearest, ties to even
-  return (uint16_t)(u >> 16);
-}
-static inline float host_bf16_to_f32(uint16_t b) {
-  uint32_t u = (uint32_t)b << 16;
-  float f;
-  memcpy(&f, &u, 4);
-  return f;
-}
+// fp32 <-> 16-bit on the host (half_host.h), for one storage type.
+static inline uint16_t host_to16(int dt, float f) { return dt == BB_BF16 ? bb_host::f32_to_bf16(f) : bb_host::f32_to_f16(f); }
+static inline float host_from16(int dt, uint16_t b) { return dt == BB_BF16 ? bb_host::bf16_to_f32(b) : bb_host::f16_to_f32(b); }
 
 // ---- fills ----
 __device__ __forceinline__ uint64_t mix64(uint64_t z) {
@@ -420,7 +411,7 @@ int bb_upload(void *dst, int dt, const float *src, size_t n) {
   std::vector<uint16_t> tmp(n < chunk ? n : chunk);
   for (size_t off = 0; off < n; off += chunk) {
     const size_t m = n - off < chunk ? n - off : chunk;
-    for (size_t i = 0; i < m; i++) tmp[i] = host_f32_to_bf16(src[off + i]);
+    for (size_t i = 0; i < m; i++) tmp[i] = host_to16(dt, src[off + i]);
     rc = memcpy_h2d((uint16_t *)dst + off, tmp.data(), m * 2, "bb_upload");
     if (rc) return rc;
   }
@@ -437,7 +428,7 @@ int bb_download(float *dst, const void *src, int dt, size_t n) {
   std::vector<uint16_t> tmp(n);
   rc = memcpy_d2h(tmp.data(), src, n * 2, "bb_download (or an earlier asynchronous op)");
   if (rc) return rc;
-  for (size_t i = 0; i < n; i++) dst[i] = host_bf16_to_f32(tmp[i]);
+  for (size_t i = 0; i < n; i++) dst[i] = host_from16(dt, tmp[i]);
   return BB_OK;
 }
 
@@ -472,6 +463,7 @@ int bb_fill_normal(void *dst, int dt, size_t n, float mean, float stdev, uint64_
   if (n == 0) return BB_OK;
   if (dt == BB_F32) return launch_fill_normal<float>(dst, n, mean, stdev, seed);
   if (dt == BB_BF16) return launch_fill_normal<bf16>(dst, n, mean, stdev, seed);
+  if (dt == BB_F16) return launch_fill_normal<f16>(dst, n, mean, stdev, seed);
   return fail(BB_ERR_ARG, "bb_fill_normal: bad dtype %d", dt);
 }
 
@@ -483,15 +475,24 @@ int bb_fill(void *dst, int dt, size_t n, float value) {
   if (n == 0) return BB_OK;
   if (dt == BB_F32) return launch_fill<float>(dst, n, value);
   if (dt == BB_BF16) return launch_fill<bf16>(dst, n, value);
+  if (dt == BB_F16) return launch_fill<f16>(dst, n, value);
   return fail(BB_ERR_ARG, "bb_fill: bad dtype %d", dt);
 }
 
 void bb_f32_to_bf16(const float *src, uint16_t *dst, size_t n) {
-  for (size_t i = 0; i < n; i++) dst[i] = host_f32_to_bf16(src[i]);
+  for (size_t i = 0; i < n; i++) dst[i] = bb_host::f32_to_bf16(src[i]);
 }
 
 void bb_bf16_to_f32(const uint16_t *src, float *dst, size_t n) {
-  for (size_t i = 0; i < n; i++) dst[i] = host_bf16_to_f32(src[i]);
+  for (size_t i = 0; i < n; i++) dst[i] = bb_host::bf16_to_f32(src[i]);
+}
+
+void bb_f32_to_f16(const float *src, uint16_t *dst, size_t n) {
+  for (size_t i = 0; i < n; i++) dst[i] = bb_host::f32_to_f16(src[i]);
+}
+
+void bb_f16_to_f32(const uint16_t *src, float *dst, size_t n) {
+  for (size_t i = 0; i < n; i++) dst[i] = bb_host::f16_to_f32(src[i]);
 }
 
 }  // extern "C"

@@ -8,6 +8,22 @@ export interface Matrix {
   data: Float32Array;
 }
 
+/**
+ * A weight kept in memory as 16-bit values (CPU `--dtype bf16|fp16`, src/model/half-matrix.ts) and
+ * widened to fp32 when used. `data` widens a fresh fp32 copy on every access (for code that wants a
+ * plain Matrix); the CPU backend keeps `bits` and calls `widenInto` with a reusable buffer per matmul.
+ */
+export interface HalfMatrix extends Matrix {
+  readonly dtype: 'bf16' | 'fp16';
+  readonly bits: Uint16Array;             // [rows * cols]
+  /** True when a LoRA pair is applied on widening (kept in fp32 beside the 16-bit base weight). */
+  readonly hasLora: boolean;
+  /** Writes the fp32 weight into out[0, rows*cols): the 16-bit values widened, then the LoRA merged. */
+  widenInto(out: Float32Array): void;
+  /** Writes rows [first, first + count) widened into out (no LoRA: only for weights without one). */
+  widenRows(first: number, count: number, out: Float32Array): void;
+}
+
 /** Attention masking for one layer. Padding keys are always masked unless the batch says otherwise. */
 export type MaskMode = 'causal' | 'bidirectional';
 

@@ -20,7 +20,7 @@ export interface BackendSelection {
 }
 
 export interface SelectOptions {
-  /** CUDA storage precision (default bf16; fp32 to compare with the float32 goldens). */
+  /** CUDA storage precision (default bf16; fp16 as BeLLM's README; fp32 to compare with the float32 goldens). */
   precision?: CudaPrecision;
   /** CUDA device index (default 0). */
   cudaDevice?: number;
@@ -35,7 +35,7 @@ export function parseDevice(s: string): DeviceOption {
 }
 
 const precisionNote = (p: CudaPrecision): string =>
-  p === 'bf16' ? 'bf16 weights and activations, fp32 accumulation' : 'fp32 weights and activations, fp32 GEMM (no TF32)';
+  p === 'fp32' ? 'fp32 weights and activations, fp32 GEMM (no TF32)' : `${p} weights and activations, fp32 accumulation`;
 
 export function selectBackend(device: DeviceOption, opts: SelectOptions = {}): BackendSelection {
   const makeCpu = opts.cpu ?? (() => new CpuBackend());

@@ -6,9 +6,10 @@ import { formatStsTable } from '../eval/table.ts';
 import { degradeRunSettings, runDegrade } from '../experiments/degrade.ts';
 import { parseLayers, parseShard, shardLayers, type SweepMode } from '../experiments/layers.ts';
 import { info } from '../experiments/progress.ts';
-import { openEmbedder } from '../experiments/setup.ts';
-import { loadTasks } from '../experiments/sts.ts';
+import { openResolved, resolveModel } from './open-model.ts';
+import { loadTasks, modelName } from '../experiments/sts.ts';
 import { degradeDefaultPath } from '../experiments/names.ts';
+import { precisionOf } from '../experiments/setup.ts';
 import { chosenTurningPoint, DEFAULT_TURNING_POINT, TURNING_POINT_METHODS, type TurningPointMethod } from '../experiments/turning-point.ts';
 import { TASK_SPECS } from '../tasks/registry.ts';
 import { defaultTaskNames, parseSplit } from '../tasks/split.ts';
@@ -40,7 +41,7 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
     .option('shard', { type: 'string', describe: 'i/n: run every n-th k starting at the i-th (join with `bellm-bench merge`)' })
     .option('out', { type: 'string', describe: 'results file; an existing one of the same sweep is resumed (default reports/degrade-<model>[+adapter]+<mode>-<hash of the settings>.json)' })
     .option('label', { type: 'string', describe: 'configuration name in tables and figures' }) as never,
-  handler: (a) => {
+  handler: async (a) => {
     // Everything that can be checked without the weights is checked before they load.
     checkDataDir(a['data-dir']);
     const split = parseSplit(a.split);
@@ -49,21 +50,21 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
     const settings = settingsFrom(a);
     if (settings.mask === 'billm') throw new UserError('degrade does not support --billm-mask-compat (results would depend on batch composition)');
     const shard = a.shard ? parseShard(a.shard) : null;
-    const config = preflightModel(a, settings);
+    const model = await resolveModel(a, settings.mask);
+    const config = preflightModel({ ...a, model: model.modelDir }, settings);
     const L = config.num_hidden_layers;
     const all = parseLayers(a.layers ?? (a.mode === 'truncate' ? `1..${L}` : `0..${L}`), L, a.mode);
     const layers = shardLayers(all, shard);
-    const modelName = a.model.split('/').filter(Boolean).pop();
-    const label = a.label ?? `${modelName}${a.lora ? '+lora' : ''}+${a.mode}`;
     if (a.out !== undefined) checkOutputFile(a.out, '--out');
     else checkWritableFolder('reports', '--out (default reports/)');
     const loaded = loadTasks(tasks, a['data-dir'], split);
-    const { embedder, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet, verifyWeights: a['verify-weights'] });
-    // The default name hashes the device kind too, so it is known once the backend is chosen.
+    const { embedder, batchTokens } = openResolved(model, a);
+    const label = a.label ?? `${modelName(embedder.model)}${embedder.model.lora ? '+lora' : ''}+${a.mode}`;
+    // The default name hashes the device kind and the weight type too, so it is known once the backend is chosen.
     const out = a.out ?? degradeDefaultPath({
-      model: a.model, adapter: a.lora, backend: embedder.backend.name, tasks: loaded.map((t) => t.spec.name), split,
+      model: model.modelRef, adapter: model.loraRef, backend: embedder.backend.name, tasks: loaded.map((t) => t.spec.name), split,
       // the settings as given and as the file records them: whatever either gains later is covered
-      settings: { ...settings, ...degradeRunSettings(settings) }, mode: a.mode, layers: all, shard,
+      settings: { ...settings, ...degradeRunSettings(settings), ...precisionOf(embedder) }, mode: a.mode, layers: all, shard,
     });
     if (a.out === undefined) checkOutputFile(out, '--out');
     if (a.overwrite && existsSync(out)) info(a.quiet, `--overwrite: starting ${out} over`);

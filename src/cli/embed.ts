@@ -2,16 +2,16 @@ import { createWriteStream, readFileSync, renameSync, rmSync, writeFileSync } fr
 import { extname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UserError } from '../errors.ts';
-import { info, progressBar } from '../experiments/progress.ts';
-import { openEmbedder } from '../experiments/setup.ts';
+import { info, notice, progressBar } from '../experiments/progress.ts';
 import { openEmbeddingCache } from '../experiments/run-identity.ts';
-import { notice } from '../experiments/progress.ts';
+import { requireBidirectionality } from '../experiments/self-check.ts';
 import { countTruncated, type RunOptions } from '../model/embedder.ts';
 import { npyFloat32 } from '../model/npy.ts';
 import { pooledPositions, truncationRule } from '../model/template.ts';
 import { firstInvalidUtf8Line } from '../tasks/text.ts';
 import { checkInputFile, checkOutputFile, preflightModel } from './guards.ts';
 import { batchSizeFrom, batchTokensFrom, nLayersFrom, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
+import { openResolved, resolveModel } from './open-model.ts';
 
 interface EmbedArgs extends ModelArgs {
   input: string;
@@ -37,17 +37,19 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
     checkInputFile(a.input, '--input');
     const sentences = readSentences(a.input);
     const settings = settingsFrom(a);
-    const L = preflightModel(a, settings).num_hidden_layers;
+    const model = await resolveModel(a, settings.mask);
+    const L = preflightModel({ ...a, model: model.modelDir }, settings).num_hidden_layers;
     const billmStartIndex = startIndexFrom(a['billm-start-index'], L, a.preset), nLayers = nLayersFrom(a['n-layers'], L);
     checkOutputFile(a.output, '--output');
-    const { embedder, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet, verifyWeights: a['verify-weights'] });
+    const { embedder, batchTokens } = openResolved(model, a);
+    requireBidirectionality(embedder, { from: billmStartIndex, layers: nLayers, quiet: a.quiet });
     const encoded = embedder.encode(sentences, settings); // template errors before the long work; reused by embed
     const truncated = countTruncated(encoded);
     if (truncated) info(a.quiet, `${truncated} of ${sentences.length} inputs were truncated (${truncationRule(settings.tokenize ?? 'whole', settings.maxLength)})`);
     const bar = progressBar('embedding', a.quiet);
     const run: RunOptions = {
       ...settings, billmStartIndex, nLayers, batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens),
-      batchSize: batchSizeFrom(a['batch-size'], settings.mask, (l) => info(a.quiet, l)), onProgress: (d, n) => bar.update(d, n),
+      batchSize: batchSizeFrom(a['batch-size'], settings.mask, (l) => info(a.quiet, l), a.preset), onProgress: (d, n) => bar.update(d, n),
     };
     run.cache = openEmbeddingCache(embedder, run, a.cache ? a['cache-dir'] : null, notice);
     const vecs = embedder.embed(sentences, run);

@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { POOLINGS, type Pooling } from '../backend/ops.ts';
 import { UserError } from '../errors.ts';
-import { presetStartIndex, resolveSettings, type EmbedSettings, type PreprocessName } from '../model/presets.ts';
+import { getPreset, presetStartIndex, resolveSettings, type EmbedSettings, type PreprocessName } from '../model/presets.ts';
 import { TOKENIZATIONS, type Tokenization } from '../model/template.ts';
 
 export interface ModelArgs {
@@ -24,12 +24,18 @@ export interface ModelArgs {
   'batch-size'?: number;
   quiet: boolean;
   'data-dir': string;
+  revision?: string;
+  'lora-revision'?: string;
+  dtype?: string;
 }
 
 export function withModelOptions<T>(y: Argv<T>, defaultPreset: string) {
   return y
-    .option('model', { type: 'string', demandOption: true, describe: 'Hugging Face model directory (config.json + safetensors)' })
-    .option('lora', { type: 'string', describe: 'PEFT LoRA adapter directory (merged into the weights at load time)' })
+    .option('model', { type: 'string', demandOption: true, describe: 'model directory (config.json + safetensors), or a Hugging Face id org/name[@revision] (hub cache first, else downloaded into it)' })
+    .option('lora', { type: 'string', describe: 'PEFT LoRA adapter directory or Hugging Face id org/name[@revision] (merged into the weights at load time)' })
+    .option('revision', { type: 'string', describe: 'branch, tag or commit of the --model id (default main)' })
+    .option('lora-revision', { type: 'string', describe: 'branch, tag or commit of the --lora id (default main)' })
+    .option('dtype', { type: 'string', choices: ['auto', 'fp32', 'bf16', 'fp16'], describe: "GPU: weight and activation type (fp32 accumulation); CPU: weight storage, compute fp32. auto (default): the checkpoint's type on GPU, 16-bit storage of a 16-bit checkpoint on CPU" })
     .option('preset', { type: 'string', default: defaultPreset, describe: 'settings preset (see `bellm-bench presets`); flags below override it' })
     .option('prompt', { type: 'string', describe: 'bellm | prompteol | summarize | none, or a template: {text} {instruction} {bos} {eos}, * marks the pooled span ({text*}), {(}...{)} one piece, \\n a newline (README "Templates")' })
     .option('instruction', { type: 'string', describe: "what the template's {instruction} stands for (overrides the preset's)" })
@@ -43,7 +49,7 @@ export function withModelOptions<T>(y: Argv<T>, defaultPreset: string) {
     .option('cache', { type: 'boolean', default: true, describe: 'use the embedding cache (--no-cache: nothing read from or written to --cache-dir)' })
     .option('verify-weights', { type: 'boolean', default: false, describe: 're-hash every weight, adapter and tokenizer file instead of trusting the remembered hashes (see README, reliability)' })
     .option('batch-tokens', { type: 'number', describe: 'tokens per length-sorted batch (default: 2048 on CPU, planned from free memory on GPU)' })
-    .option('batch-size', { type: 'number', describe: 'sentences per batch, only with --billm-mask-compat (SentEval order; default 16); otherwise --batch-tokens plans the batches' });
+    .option('batch-size', { type: 'number', describe: "sentences per batch, only with --billm-mask-compat (SentEval order; default: the preset's, else 16); otherwise --batch-tokens plans the batches" });
 }
 
 /** `\n`, `\t` and `\\` in a --prompt or --instruction given on the command line. */
@@ -66,12 +72,12 @@ export function settingsFrom(a: ModelArgs, presetName = a.preset): EmbedSettings
   });
 }
 
-/** `--billm-start-index k` validated against the model depth; -1 = all causal (BiLLM's -1); absent = the preset's (all causal but llm2vec's 0). */
+/**
+ * `--billm-start-index k` validated against the model depth; -1 = all causal (BiLLM's -1); absent = what
+ * the preset fixes for this depth (llm2vec: 0; bellm-paper: 31 on a 32-layer model, refused on others), else all causal.
+ */
 export function startIndexFrom(v: number | undefined, numLayers: number, presetName?: string): number | null {
-  if (v === undefined) {
-    const k = presetName === undefined ? null : presetStartIndex(presetName);
-    return k === null ? null : Math.min(k, numLayers);
-  }
+  if (v === undefined) return presetName === undefined ? null : presetStartIndex(getPreset(presetName), numLayers);
   if (v === -1) return null;
   if (!Number.isInteger(v) || v < 0 || v > numLayers) {
     throw new UserError(`--billm-start-index ${v} is outside 0..${numLayers} (the model has ${numLayers} layers; -1 = all causal)`);
@@ -91,12 +97,12 @@ export function batchTokensFrom(v: number | undefined, planned: number): number 
 }
 
 /**
- * `--batch-size`: BiLLM mask-compat batches (default 16, SentEval's). Without compat mode batches are
+ * `--batch-size`: BiLLM mask-compat batches (default: the preset's, else 16, SentEval's). Without compat mode batches are
  * planned by token budget and cannot change an embedding, so the option does nothing: say so.
  */
-export function batchSizeFrom(v: number | undefined, mask: string, say: (line: string) => void): number {
+export function batchSizeFrom(v: number | undefined, mask: string, say: (line: string) => void, presetName?: string): number {
   if (v !== undefined && mask !== 'billm') say('--batch-size acts only with --billm-mask-compat (SentEval batches); without it --batch-tokens plans the batches, and --batch-size is ignored');
-  return v === undefined ? 16 : positiveInt('batch-size', v);
+  return positiveInt('batch-size', v ?? (presetName === undefined ? undefined : getPreset(presetName).batchSize) ?? 16);
 }
 
 export function positiveInt(name: string, v: number): number {

@@ -5,7 +5,6 @@ import { UserError } from '../errors.ts';
 import { formatStsTable } from '../eval/table.ts';
 import { writeAtomic } from '../experiments/degrade.ts';
 import { info } from '../experiments/progress.ts';
-import { openEmbedder } from '../experiments/setup.ts';
 import { shortHash } from '../experiments/identity.ts';
 import { checkExplicitOut, stsDefaultPath } from '../experiments/names.ts';
 import { defaultLabel, loadTasks, runSts } from '../experiments/sts.ts';
@@ -14,6 +13,7 @@ import { TASK_SPECS } from '../tasks/registry.ts';
 import { defaultTaskNames, parseSplit } from '../tasks/split.ts';
 import { batchSizeFrom, batchTokensFrom, nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 import { checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, taskNames } from './guards.ts';
+import { openResolved, resolveModel } from './open-model.ts';
 
 interface StsArgs extends ModelArgs {
   tasks?: string[];
@@ -77,14 +77,15 @@ export const stsCommand: CommandModule<object, StsArgs> = {
       if (!(Number.isInteger(a.bootstrap) && a.bootstrap >= 1)) throw new UserError(`--bootstrap ${a.bootstrap}: give a positive number of resamples`);
       if (!Number.isInteger(a.seed)) throw new UserError(`--seed ${a.seed} is not an integer`);
     }
+    const model = await resolveModel(a, allSettings.some((s) => s.mask === 'billm') ? 'billm' : 'correct');
     let L = 0;
-    for (const s of allSettings) L = preflightModel(a, s).num_hidden_layers;
+    for (const s of allSettings) L = preflightModel({ ...a, model: model.modelDir }, s).num_hidden_layers;
     const ks = presets.map((p) => startIndexFrom(a['billm-start-index'], L, p));
     const nLayers = nLayersFrom(a['n-layers'], L);
     const pl = a['pivot-layer'];
     if (pl !== 'final' && !(/^\d+$/.test(pl) && Number(pl) <= L)) throw new UserError(`--pivot-layer ${pl}: 'final' or an integer 0..${L}`);
     const groupSize = positiveInt('group-size', a['group-size']);
-    const batchSizes = allSettings.map((s) => batchSizeFrom(a['batch-size'], s.mask, (l) => info(a.quiet, l)));
+    const batchSizes = allSettings.map((s, i) => batchSizeFrom(a['batch-size'], s.mask, (l) => info(a.quiet, l), presets[i]));
     // With one preset --out is the results file; with several it is the folder of their files.
     const outDir = multi ? a.out ?? 'reports' : 'reports';
     if (a.out !== undefined && !multi) {
@@ -94,7 +95,7 @@ export const stsCommand: CommandModule<object, StsArgs> = {
       checkWritableFolder(outDir, a.out !== undefined ? '--out' : '--out (default reports/)');
     }
     const loaded = loadTasks(tasks, a['data-dir'], split);
-    const { embedder, loadSeconds, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet, verifyWeights: a['verify-weights'] });
+    const { embedder, loadSeconds, batchTokens } = openResolved(model, a);
     const statsOptions = a['sentence-stats'] ? { pivot: { layer: pl, bos: a['pivot-bos'], prompt: a['pivot-prompt'] }, groupSize } : false;
     const runs: StsResults[] = [];
     for (const [i, preset] of presets.entries()) {
@@ -110,7 +111,7 @@ export const stsCommand: CommandModule<object, StsArgs> = {
         sentenceStats: a['sentence-stats'], groupSize, quiet: a.quiet, loadSeconds,
       });
       const out = !multi && a.out !== undefined ? a.out : stsDefaultPath(results, {
-        model: a.model, adapter: a.lora, backend: embedder.backend.name, resolved: settings, dir: outDir, tag: multi ? preset : undefined,
+        model: model.modelRef, adapter: model.loraRef, backend: embedder.backend.name, resolved: settings, dir: outDir, tag: multi ? preset : undefined,
         extra: { sentenceStats: statsOptions, batchSize: settings.mask === 'billm' ? batchSizes[i] : undefined },
       });
       if ((multi || a.out === undefined) && existsSync(out)) info(a.quiet, `replacing ${out}: an earlier run with the same model, adapter, tasks, split and settings`);
@@ -124,8 +125,11 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     const rows = runs.map((r) => ({ label: r.label, scores: Object.fromEntries(r.tasks.map((t) => [t.label, t.main])) }));
     process.stdout.write(`${formatStsTable(rows, 'text')}\n`);
     if (a['compare-paper']) {
-      const { formatPaperComparison } = await import('../report/paper.ts');
-      for (const r of runs) process.stdout.write(`\n${multi ? `${r.label}:\n` : ''}${formatPaperComparison(r.table)}\n`);
+      const { formatPaperComparison, paperConfigNotes } = await import('../report/paper.ts');
+      for (const r of runs) {
+        process.stdout.write(`\n${multi ? `${r.label}:\n` : ''}${formatPaperComparison(r.table)}\n`);
+        for (const note of paperConfigNotes(r)) process.stdout.write(`${note}\n`);
+      }
     }
     if (multi) {
       const { rankRuns, rankedTable } = await import('../report/rank.ts');

@@ -15,8 +15,9 @@ import { stsTableRow } from '../eval/table.ts';
 import { scoreTask } from './score.ts';
 import { defaultLabel, identityTasks, taskSplit } from './sts.ts';
 import { sweepBatch, sweepCost } from './sweep.ts';
-import { dataChecksums, provenance } from './setup.ts';
+import { dataChecksums, precisionOf, provenance } from './setup.ts';
 import { identityDifference, modelFilesOf, openEmbeddingStore, runIdentity, type RunIdentity } from './run-identity.ts';
+import { requireBidirectionality } from './self-check.ts';
 import { turningPoint } from './turning-point.ts';
 
 export interface DegradeOptions {
@@ -45,13 +46,18 @@ export function pointOptions(k: number, L: number, mode: SweepMode, s: EmbedSett
     : { ...s, billmStartIndex: k === L ? null : k, nLayers: null };
 }
 
-/** The sweep's identity: model files, backend, settings + mode, tasks, task data. */
+/** The sweep's identity: model files, backend, settings (weight and compute types included) + mode, tasks, task data. */
 export function degradeIdentity(e: Embedder, o: DegradeOptions, checksums: Record<string, string>): RunIdentity {
-  return runIdentity({ files: modelFilesOf(e), backend: e.backend.name, settings: { ...degradeRunSettings(o.settings), mode: o.mode }, tasks: identityTasks(o.tasks), data: checksums });
+  return runIdentity({ files: modelFilesOf(e), backend: e.backend.name, settings: { ...sweepSettings(e, o), mode: o.mode }, tasks: identityTasks(o.tasks), data: checksums });
+}
+
+/** What a sweep's results file records as its settings: the resolved settings and the types the backend ran. */
+function sweepSettings(e: Embedder, o: DegradeOptions): RunSettings {
+  return { ...degradeRunSettings(o.settings), ...precisionOf(e) };
 }
 
 /** Rows of an existing results file, only when it is the same sweep (full identity); else refuse. */
-function readExisting(path: string, o: DegradeOptions, identity: RunIdentity): DegradeRow[] {
+function readExisting(path: string, e: Embedder, o: DegradeOptions, identity: RunIdentity): DegradeRow[] {
   if (!existsSync(path)) return [];
   let prev: DegradeResults;
   try {
@@ -64,7 +70,7 @@ function readExisting(path: string, o: DegradeOptions, identity: RunIdentity): D
   }
   const diff = identityDifference(
     { identity: prev.identity, settings: prev.settings && { ...prev.settings, mode: prev.mode }, tasks: prev.rows[0]?.tasks?.map((t) => t.task) },
-    { identity, settings: { ...degradeRunSettings(o.settings), mode: o.mode }, tasks: identityTasks(o.tasks) },
+    { identity, settings: { ...sweepSettings(e, o), mode: o.mode }, tasks: identityTasks(o.tasks) },
   );
   if (diff) throw new UserError(`${path} holds another sweep, not resumed: ${diff}; pass another --out (or move that file away) to start a new sweep`);
   return prev.rows;
@@ -88,10 +94,13 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
   const sentences = [...new Set(tasks.flatMap((t) => allSentences(t)))];
   const checksums = dataChecksums(o.dataDir, tasks.map((t) => t.spec));
   const identity = degradeIdentity(e, o, checksums);
-  const rows = (o.fresh ? [] : readExisting(o.out, o, identity)).filter((r) => o.layers.includes(r.k));
+  const rows = (o.fresh ? [] : readExisting(o.out, e, o, identity)).filter((r) => o.layers.includes(r.k));
   const done = new Set(rows.map((r) => r.k));
   const todo = o.layers.filter((k) => !done.has(k));
   if (done.size) info(o.quiet, `resuming ${o.out}: k = ${[...done].join(',')} already done`);
+  // Before any embedding: the bidirectional sweep runs every layer >= the smallest k bidirectionally.
+  const firstBidirectional = o.mode === 'bidirectional' && todo.some((k) => k < L) ? Math.min(...todo) : null;
+  const bidirectionalCheck = requireBidirectionality(e, { from: firstBidirectional, layers: null, quiet: o.quiet });
 
   const caches = new Map(todo.map((k) => [k, openEmbeddingStore(e, pointOptions(k, L, o.mode, o.settings), o.cacheDir, notice)]));
   const enc = e.encode(sentences, o.settings);
@@ -127,7 +136,7 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
     label: o.label ?? defaultLabel(e, null, o.mode),
     mode: o.mode,
     provenance: provenance(e, o.dataDir, tasks.map((t) => t.spec), checksums),
-    settings: degradeRunSettings(o.settings),
+    settings: sweepSettings(e, o),
     identity,
     layers: o.allLayers,
     rows: [...rows].sort((a, b) => a.k - b.k),
@@ -136,6 +145,7 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
     ...(o.shard ? { shard: o.shard } : {}),
     truncation: { rule, inputs: sentences.length, truncated },
     ...(taskSplit(tasks) !== 'test' ? { split: taskSplit(tasks) } : {}),
+    bidirectionalCheck,
   });
   for (const k of todo) {
     const cache = caches.get(k)!;
@@ -149,8 +159,8 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
 }
 
 /**
- * The settings a sweep's results file records: every resolved embed setting (spread, so settings added
- * later are recorded and compared too); k and n vary per row, so they are null here.
+ * The resolved embed settings of a sweep (spread, so settings added later are recorded and compared
+ * too); k and n vary per row, so they are null here.
  */
 export function degradeRunSettings(s: EmbedSettings & { preset: string }): RunSettings {
   return { ...s, billmStartIndex: null, nLayers: null };

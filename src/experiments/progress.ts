@@ -6,7 +6,7 @@ export interface Progress {
   stop(): void;
 }
 
-export function progressBar(label: string, quiet: boolean, unit: 'sentences' | 'bytes' = 'sentences'): Progress {
+export function progressBar(label: string, quiet: boolean, unit = 'sentences'): Progress {
   if (quiet || !process.stderr.isTTY) return { update() {}, stop() {} };
   const bar = new cliProgress.SingleBar({
     format: `${label} |{bar}| {value}/{total} {unit} | {percentage}% | ETA {eta_formatted}`,

@@ -2,6 +2,10 @@
 import type { CorrelationPair, SubsetScore } from '../eval/sts.ts';
 import type { RunIdentity } from './run-identity.ts';
 import type { Split } from '../tasks/split.ts';
+import type { HubRef } from '../model/types.ts';
+import type { BidirectionalCheck } from '../model/bidirectional-check.ts';
+
+export type { BidirectionalCheck };
 
 export type { CorrelationPair, SubsetScore };
 
@@ -30,6 +34,10 @@ export interface RunSettings {
   nLayers: number | null;
   tokenize?: string;              // 'pieces'; absent = 'whole' (src/model/template.ts)
   instruction?: string;           // what {instruction} stood for; absent when the template has none
+  /** --dtype resolved: weights as held on the CPU (16-bit widened per matmul) or stored on the GPU. */
+  dtype?: 'fp32' | 'bf16' | 'fp16';
+  /** The activations' type: fp32 on the CPU, the GPU's storage type there (fp32 accumulation everywhere). */
+  computeDtype?: 'fp32' | 'bf16' | 'fp16';
   /** Sentences per batch: recorded only under BiLLM mask-compat, where it changes the numbers. */
   batchSize?: number;
 }
@@ -51,6 +59,8 @@ export interface Provenance {
   tokenizer: { description: string; fingerprint: string; files?: Record<string, string> };
   data: { dir: string; checksums: Record<string, string> };
   backend: string;
+  /** Hugging Face ids the model and adapter were given as: id, revision, resolved commit, Hub file hashes. */
+  hub?: { model: HubRef | null; adapter: HubRef | null } | null;
 }
 
 /** A per-sentence statistic for box plots. */
@@ -85,6 +95,8 @@ export interface StsResults {
   split?: Split;
   /** Set by `report` for a `score` results file: predictions made by another tool, settings unknown. */
   external?: { sources: { task: string; file: string; format: string; sha256: string }[] };
+  /** The self-check run before embedding when layers ran bidirectionally (null: none did). */
+  bidirectionalCheck?: BidirectionalCheck | null;
 }
 
 export interface DegradeRow {
@@ -115,6 +127,8 @@ export interface DegradeResults {
   shard?: { index: number; count: number };
   truncation?: TruncationCount;
   split?: Split;                  // absent: test
+  /** The self-check of this run's layers (bidirectional mode), or null. */
+  bidirectionalCheck?: BidirectionalCheck | null;
 }
 
 export type Results = StsResults | DegradeResults;

@@ -104,9 +104,13 @@ export function embeddingSettings(o: RunOptions): Record<string, unknown> {
   return out;
 }
 
-/** Cache key of one embedding configuration: model files, backend, embedding settings. */
+/** Cache key of one embedding configuration: model files, backend, the weights' type in memory, embedding settings. */
 export function embeddingKey(e: Embedder, o: RunOptions): { key: string; meta: Record<string, unknown> } {
-  const meta = { version: EMBEDDING_KEY_VERSION, files: modelFilesOf(e), backend: e.backend.name, embedding: embeddingSettings(o) };
+  // The backend's name carries the CUDA precision; on the CPU the weights may be held as bf16/fp16.
+  const meta = {
+    version: EMBEDDING_KEY_VERSION, files: modelFilesOf(e), backend: e.backend.name, weightDtype: e.model.weightDtype ?? 'fp32',
+    embedding: embeddingSettings(o),
+  };
   return { key: identityHash(meta), meta };
 }
 

@@ -4,13 +4,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Backend } from '../backend/ops.ts';
 import { checkCpuMemory } from '../backend/cpu/memory.ts';
-import { CudaBackend } from '../backend/cuda/backend.ts';
+import { CudaBackend, type CudaPrecision } from '../backend/cuda/backend.ts';
 import { cpuSpeedHint, parseDevice, selectBackend } from '../backend/select.ts';
+import { linearShape } from '../model/checkpoint.ts';
 import { readConfig } from '../model/config.ts';
 import { Embedder } from '../model/embedder.ts';
 import type { HashOptions } from '../model/file-hash.ts';
 import { loadModel } from '../model/load.ts';
+import { openAdapter } from '../model/lora.ts';
+import { cpuWeightDtype, cudaDtype, type Dtype, type DtypeOption } from '../model/precision.ts';
 import { loadTokenizer } from '../model/tokenizer.ts';
+import type { HubRef, LlamaConfig } from '../model/types.ts';
 import { taskFiles, type TaskSpec } from '../tasks/registry.ts';
 import type { Provenance } from './results.ts';
 import { planGpuMemory } from './gpu-plan.ts';
@@ -23,6 +27,10 @@ export interface OpenOptions {
   quiet: boolean;
   /** Re-hash every weight, adapter and tokenizer file instead of trusting the memo (`--verify-weights`). */
   verifyWeights?: boolean;
+  /** --dtype (default auto; see src/model/precision.ts). */
+  dtype?: DtypeOption;
+  /** Hub ids the model and adapter were resolved from (src/model/hub/), recorded in provenance. */
+  hub?: HubProvenance;
 }
 
 /** How model files are hashed for a run: the default memo, progress on big files, notices on stderr. */
@@ -43,24 +51,39 @@ export function hashOptions(quiet: boolean, verify = false): HashOptions & { don
   };
 }
 
+export type HubProvenance = { model: HubRef | null; adapter: HubRef | null };
+
 export const CPU_BATCH_TOKENS = 2048;
 
 /** `batchTokens`: tokens per batch for this backend (CPU: 2048; CUDA: planned from free GPU memory). */
 export function openEmbedder(o: OpenOptions): { embedder: Embedder; loadSeconds: number; batchTokens: number } {
   const t0 = performance.now();
-  const backend = createBackend(o.device ?? 'auto', o.quiet);
-  // Refuse early, before minutes of loading, if the weights cannot fit (the CPU backend holds fp32).
+  const config = readConfig(o.model);
+  const dtype = o.dtype ?? 'auto';
+  const device = parseDevice(o.device ?? 'auto');
+  const backend = createBackend(device, o.quiet, device === 'cpu' ? undefined : cudaDtype(dtype, o.model, config));
+  // Refuse early, before minutes of loading, if the weights cannot fit.
   let batchTokens = CPU_BATCH_TOKENS;
+  let weightDtype: Dtype | undefined;
   if (backend instanceof CudaBackend) {
-    const plan = planGpuMemory(readConfig(o.model), backend.memoryStats().deviceFreeBytes);
+    const plan = planGpuMemory(config, backend.memoryStats().deviceFreeBytes, { bytesPerValue: backend.precision === 'fp32' ? 4 : 2 });
     info(o.quiet, plan.message);
     batchTokens = plan.batchTokens;
   } else {
-    checkCpuMemory(readConfig(o.model));
+    weightDtype = cpuWeightDtype(dtype, o.model, config);
+    // 16-bit weights keep an adapter's LoRA pairs beside them in fp32
+    const loraBytes = o.lora && weightDtype !== 'fp32' ? loraPairBytes(o.lora, config) : 0;
+    checkCpuMemory(config, undefined, { weightDtype, extraBytes: loraBytes });
+    info(o.quiet, `weights held as ${weightDtype} (--dtype ${dtype}), compute in fp32`);
   }
-  // CUDA keeps its own bf16 copy: stream the weights so the host holds one fp32 tensor at a time.
+  // CUDA keeps its own copy in its precision: stream the weights so the host holds one fp32 tensor at a time.
   const hash = hashOptions(o.quiet, o.verifyWeights);
-  const model = loadModel(o.model, { ...(o.lora ? { lora: o.lora } : {}), stream: backend instanceof CudaBackend, hash });
+  const model = loadModel(o.model, {
+    ...(o.lora ? { lora: o.lora } : {}),
+    ...(backend instanceof CudaBackend ? { stream: true } : { weightDtype }),
+    hash,
+  });
+  if (o.hub) model.hub = o.hub;
   if (model.lora) {
     info(o.quiet, `LoRA ${model.lora.dir} merged into the base weights at load time (r ${model.lora.r}, scale ${model.lora.scale}, ${model.lora.mergedTensors} tensors)`);
   }
@@ -70,12 +93,27 @@ export function openEmbedder(o: OpenOptions): { embedder: Embedder; loadSeconds:
   return { embedder, loadSeconds: (performance.now() - t0) / 1000, batchTokens };
 }
 
-export function createBackend(device: string, quiet: boolean): Backend {
-  const sel = selectBackend(parseDevice(device));
+/** `precision`: the CUDA backend's storage type when CUDA is picked (default bf16). */
+export function createBackend(device: string, quiet: boolean, precision?: CudaPrecision): Backend {
+  const sel = selectBackend(parseDevice(device), precision ? { precision } : {});
   info(quiet, `device: ${sel.reason}`);
   const hint = cpuSpeedHint(sel.backend.name);
   if (hint) info(quiet, hint);
   return sel.backend;
+}
+
+/** fp32 bytes of an adapter's LoRA pairs (A [r, in] and B [out, r] of each adapted linear). */
+function loraPairBytes(dir: string, c: LlamaConfig): number {
+  return openAdapter(dir, c).pairs.reduce((n, p) => {
+    const [out, inn] = linearShape(c, p.proj);
+    return n + 4 * p.r * (out + inn);
+  }, 0);
+}
+
+/** The run's precision: weights as held (CPU) or stored (GPU), and the activations' type. */
+export function precisionOf(e: Embedder): { dtype: Dtype; computeDtype: Dtype } {
+  if (e.backend instanceof CudaBackend) return { dtype: e.backend.precision, computeDtype: e.backend.precision };
+  return { dtype: e.model.weightDtype ?? 'fp32', computeDtype: 'fp32' };
 }
 
 function sha256File(path: string): string {
@@ -104,5 +142,6 @@ export function provenance(e: Embedder, dataDir: string, tasks: readonly TaskSpe
     tokenizer: { description: e.tokenizer.description, fingerprint: e.tokenizer.fingerprint, files: { ...e.tokenizer.files } },
     data: { dir: resolve(dataDir), checksums },
     backend: e.backend.name,
+    hub: e.model.hub ?? null,
   };
 }

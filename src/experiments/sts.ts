@@ -12,8 +12,9 @@ import { stsTableRow } from '../eval/table.ts';
 import { scoreTask } from './score.ts';
 import { pivotSpearmanStat } from './sentence-stats.ts';
 import { GROUP_SPEARMAN_DEFINITION, groupSpearman } from '../eval/sentence-level.ts';
-import { dataChecksums, provenance } from './setup.ts';
+import { dataChecksums, precisionOf, provenance } from './setup.ts';
 import { modelFilesOf, openEmbeddingCache, runIdentity } from './run-identity.ts';
+import { requireBidirectionality } from './self-check.ts';
 import { countTruncated } from '../model/embedder.ts';
 import { truncationRule } from '../model/template.ts';
 import { info, notice } from './progress.ts';
@@ -38,9 +39,14 @@ export interface StsOptions {
   loadSeconds?: number;
 }
 
+/** A model's short name: the Hub id's name, else the directory's. */
+export function modelName(m: Embedder['model']): string {
+  return m.hub?.model ? m.hub.model.id.split('/')[1] : basename(m.dir);
+}
+
 export function defaultLabel(e: Embedder, k: number | null, extra = ''): string {
-  const parts = [basename(e.model.dir)];
-  if (e.model.lora) parts.push(basename(e.model.lora.dir));
+  const parts = [modelName(e.model)];
+  if (e.model.lora) parts.push(e.model.hub?.adapter ? e.model.hub.adapter.id.split('/')[1] : basename(e.model.lora.dir));
   if (k !== null) parts.push(`k${k}`);
   if (extra) parts.push(extra);
   return parts.join('+');
@@ -94,6 +100,8 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
     batchTokens: o.batchTokens, batchSize: o.batchSize,
   };
   run.cache = openEmbeddingCache(e, run, o.cacheDir, notice);
+  // Before any embedding: layers meant to run bidirectionally must see later tokens.
+  const bidirectionalCheck = requireBidirectionality(e, { from: o.billmStartIndex, layers: o.nLayers, quiet: o.quiet });
   const sentences = [...new Set(tasks.flatMap((t) => allSentences(t)))];
   // Tokenized up front (the embedder reuses it): bad templates fail before the long work, and
   // truncation is counted over every input, cached or not.
@@ -116,7 +124,8 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
   const embedSeconds = (performance.now() - t0) / 1000;
   const results = tasks.map((t) => scoreTask(t, lookup(t)));
   const split = taskSplit(tasks);
-  const settings = stsSettings(o);
+  // Every resolved setting, plus the weight and compute types the backend ran (part of the identity).
+  const settings: RunSettings = { ...stsSettings(o), ...precisionOf(e) };
   const checksums = dataChecksums(o.dataDir, tasks.map((t) => t.spec));
   const out: StsResults = {
     kind: 'sts',
@@ -129,6 +138,7 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
     timings: throughput(o.loadSeconds ?? 0, embedSeconds, sentences.length, cached),
     truncation: { rule: truncationRule(o.settings.tokenize ?? 'whole', o.settings.maxLength), inputs: sentences.length, truncated },
     ...(split !== 'test' ? { split } : {}),
+    bidirectionalCheck,
   };
   const stsb = tasks.find((t) => t.spec.name === 'STSBenchmark');
   if (o.sentenceStats && stsb) {

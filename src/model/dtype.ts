@@ -78,3 +78,71 @@ export function firstNonFinite(a: Float32Array): number {
   }
   return -1;
 }
+
+// ---------------------------------------------------------------------------------------------
+// 16-bit weight storage (CPU --dtype bf16|fp16): fp32 -> 16-bit bits with round to nearest, ties to
+// even (the rule of torch's .to(bfloat16/float16) and of CUDA's __float2bfloat16_rn / __float2half_rn),
+// and 16-bit bits -> fp32 (exact).
+
+export type HalfDtype = 'bf16' | 'fp16';
+
+const cvtF32 = new Float32Array(1);
+const cvtU32 = new Uint32Array(cvtF32.buffer);
+
+/** bf16 bits of one float32 value: round to nearest even; NaN stays a quiet NaN; overflow gives ±inf. */
+export function bf16Bits(x: number): number {
+  cvtF32[0] = x;
+  const u = cvtU32[0];
+  if ((u & 0x7f800000) === 0x7f800000 && (u & 0x007fffff) !== 0) return ((u >>> 16) | 0x40) & 0xffff;
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/**
+ * IEEE binary16 bits of one float32 value: round to nearest even (of the float32 value, so no double
+ * rounding); |x| >= 65520 gives ±inf (65504 is the largest half); below 2^-14 the result is subnormal.
+ */
+export function f16Bits(x: number): number {
+  cvtF32[0] = x;
+  const u = cvtU32[0];
+  const sign = (u >>> 16) & 0x8000;
+  const a = u & 0x7fffffff;
+  if (a >= 0x7f800000) return sign | 0x7c00 | (a > 0x7f800000 ? 0x200 : 0); // inf, NaN (quiet)
+  if (a >= 0x477ff000) return sign | 0x7c00;                                 // rounds past 65504
+  if (a < 0x38800000) {                                                       // below 2^-14: subnormal
+    const t = Math.abs(cvtF32[0]) * 2 ** 24;                                  // exact in float64
+    let r = Math.floor(t);
+    const d = t - r;
+    if (d > 0.5 || (d === 0.5 && (r & 1) === 1)) r++;
+    return sign | r;                                                          // r = 1024 is the smallest normal
+  }
+  let h = (a >>> 13) - ((127 - 15) << 10);
+  const rem = a & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && (h & 1) === 1)) h++;
+  return sign | h;
+}
+
+/** 16-bit bits of every value of `src` (one of the rules above). */
+export function toHalfBits(dtype: HalfDtype, src: Float32Array, out = new Uint16Array(src.length)): Uint16Array {
+  const f = dtype === 'bf16' ? bf16Bits : f16Bits;
+  for (let i = 0; i < src.length; i++) out[i] = f(src[i]);
+  return out;
+}
+
+/** Widen 16-bit values to fp32: out[i] = value of src[i] (exact), for i < src.length. */
+export function widenHalf(dtype: HalfDtype, src: Uint16Array, out: Float32Array): void {
+  if (out.length < src.length) throw new Error(`widenHalf: ${src.length} values into ${out.length}`);
+  if (dtype === 'bf16') {
+    const dst = new Uint32Array(out.buffer, out.byteOffset, src.length);
+    for (let i = 0; i < src.length; i++) dst[i] = src[i] << 16;
+    return;
+  }
+  const t = table();
+  for (let i = 0; i < src.length; i++) out[i] = t[src[i]];
+}
+
+/** Index of the first infinite or NaN 16-bit value (exponent bits all ones), or -1. */
+export function firstNonFiniteHalf(dtype: HalfDtype, bits: Uint16Array): number {
+  const mask = dtype === 'bf16' ? 0x7f80 : 0x7c00;
+  for (let i = 0; i < bits.length; i++) if ((bits[i] & mask) === mask) return i;
+  return -1;
+}

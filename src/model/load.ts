@@ -5,8 +5,9 @@ import { loadOpenBlas } from '../backend/cpu/blas.ts';
 import { UserError } from '../errors.ts';
 import { Checkpoint, LINEAR_MODULES, linearPath, linearShape, neededTensors } from './checkpoint.ts';
 import { readConfig } from './config.ts';
-import { firstNonFinite } from './dtype.ts';
+import { firstNonFinite, firstNonFiniteHalf, isWeightDtype, toHalfBits, widenHalf, type HalfDtype } from './dtype.ts';
 import { digestOfHashes, type HashOptions } from './file-hash.ts';
+import { halfMatrix } from './half-matrix.ts';
 import { hashAdapterFiles, hashWeightFiles } from './model-files.ts';
 import { loraInfo, mergeLora, openAdapter, type Adapter, type LoraPair } from './lora.ts';
 import type { TensorSource } from './safetensors.ts';
@@ -39,6 +40,13 @@ export interface LoadOptions {
    * memoized per file, `verify` re-reads them (see file-hash.ts).
    */
   hash?: HashOptions;
+  /**
+   * How matrices (embeddings and linears) are held: 'fp32' (default), or 'bf16' / 'fp16': 16-bit
+   * values widened per matmul (HalfMatrix; about half the memory). A tensor stored in another type is
+   * rounded to it (nearest even); a LoRA pair is kept in fp32 and merged on widening. Norm vectors
+   * are rounded to the 16-bit type as well and held as fp32 arrays (they are small). Not with `stream`.
+   */
+  weightDtype?: 'fp32' | HalfDtype;
 }
 
 type MergeFn = (w: Matrix, a: Float32Array, b: Float32Array, r: number, scale: number) => void;
@@ -77,8 +85,11 @@ export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
   const total = neededTensors(config, n).length;
   let done = 0, merged = 0;
   const tick = () => opts.onProgress?.(++done, total);
+  const half = opts.weightDtype === 'bf16' || opts.weightDtype === 'fp16' ? opts.weightDtype : null;
   const vec = (name: string) => {
     const v = readFinite(ckpt, name, ckpt.fileOf(name).path);
+    // 16-bit weights: the norm vectors hold 16-bit values too (as a model cast to bf16/fp16 does), kept as fp32 arrays
+    if (half) widenHalf(half, toHalfBits(half, v), v);
     tick();
     return v;
   };
@@ -92,8 +103,42 @@ export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
     tick();
     return data;
   };
+  if (half && opts.stream) throw new Error('loadModel: weightDtype 16-bit and stream cannot go together');
+  const readHalf = (name: string, rows: number, cols: number, pair: LoraPair | undefined, dt: HalfDtype): Matrix => {
+    const file = ckpt.fileOf(name);
+    const stored = ckpt.resolve(name)!;
+    const kind = file.dtype(stored);
+    let bits: Uint16Array;
+    if ((kind === 'BF16' && dt === 'bf16') || (kind === 'F16' && dt === 'fp16')) {
+      const bytes = file.readBytes(stored);   // a fresh buffer at offset 0: aligned for 16-bit views
+      bits = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length >> 1);
+    } else if (kind === 'F32') {
+      const bytes = file.readBytes(stored);   // rounded straight from the file's bytes: no second fp32 copy
+      const values = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+      const nonFinite = firstNonFinite(values);
+      if (nonFinite >= 0) throw new UserError(`tensor ${name} in ${file.path} holds ${values[nonFinite]} at flat index ${nonFinite}; the checkpoint is damaged`);
+      bits = toHalfBits(dt, values);
+    } else {
+      if (!isWeightDtype(kind)) file.read(stored); // throws the loader's one-line error for this dtype
+      bits = toHalfBits(dt, readFinite(ckpt, name, file.path));
+    }
+    const bad = firstNonFiniteHalf(dt, bits);
+    if (bad >= 0) {
+      const one = new Float32Array(1);
+      widenHalf(dt, bits.subarray(bad, bad + 1), one);
+      const v = one[0];
+      throw new UserError(`tensor ${name} in ${file.path} holds ${v} at flat index ${bad} as ${dt}` +
+        (kind === 'BF16' || kind === 'F16' ? '; the checkpoint is damaged' : ` (the ${kind} value does not fit ${dt}: use --dtype bf16 or fp32)`));
+    }
+    const lora = pair && adapter
+      ? { a: readFinite(adapter.source, pair.keyA, adapter.file), b: readFinite(adapter.source, pair.keyB, adapter.file), r: pair.r, scale: pair.scale, merge }
+      : null;
+    tick();
+    return halfMatrix(rows, cols, dt, bits, lora);
+  };
   const mat = (name: string, rows: number, cols: number, pair?: LoraPair): Matrix => {
     if (pair) merged++;
+    if (half) return readHalf(name, rows, cols, pair, half);
     if (!opts.stream) return { rows, cols, data: read(name, rows, cols, pair) };
     return { rows, cols, get data() { return read(name, rows, cols, pair); } };
   };
@@ -117,6 +162,6 @@ export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
 
   const lora = adapter ? loraInfo(adapter, merged, adapterFiles) : null;
   if (lora)
-    opts.log?.(`merged LoRA ${lora.dir} (${lora.format}, r=${lora.r}, alpha=${lora.lora_alpha}, scale=${lora.scale}) into ${merged} tensors with ${mergeName}${opts.stream ? ' (as each weight is uploaded)' : ''}`);
-  return { dir, config, weights: { embed_tokens, layers, norm }, lora, files, fingerprint: digestOfHashes(files) };
+    opts.log?.(`merged LoRA ${lora.dir} (${lora.format}, r=${lora.r}, alpha=${lora.lora_alpha}, scale=${lora.scale}) into ${merged} tensors with ${mergeName}${opts.stream ? ' (as each weight is uploaded)' : half ? ` (kept in fp32 beside the ${half} weights, merged as each matmul widens them)` : ''}`);
+  return { dir, config, weights: { embed_tokens, layers, norm }, lora, files, fingerprint: digestOfHashes(files), weightDtype: half ?? 'fp32' };
 }

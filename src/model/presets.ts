@@ -69,11 +69,21 @@ export interface PresetOrigin {
 export interface Preset extends EmbedSettings {
   name: string;
   source: string;
-  /** Default billmStartIndex of sts/embed when --billm-start-index is not given (llm2vec: 0). */
-  billmStartIndex?: number | null;
   origin?: PresetOrigin[];
   /** Where the official code and the issue that asked for the preset disagree (the code wins). */
   notes?: string[];
+  // Run settings beyond embedding that a recipe or a published run fixes; flags override each.
+  /** --dtype (bellm-paper: fp16). */
+  dtype?: 'fp32' | 'bf16' | 'fp16';
+  /**
+   * billmStartIndex when --billm-start-index is not given: `value` on any depth (llm2vec: 0, every layer
+   * bidirectional), or only on a model of `forLayers` layers (bellm-paper: 31 of 32; another depth is refused).
+   */
+  billmStartIndex?: { value: number; forLayers?: number };
+  /** Sentences per batch (matters with BiLLM mask compatibility, where padding changes numbers). */
+  batchSize?: number;
+  /** Where each setting comes from, printed by `bellm-bench presets`. */
+  sources?: Partial<Record<'preprocess' | 'prompt' | 'pooling' | 'maxLength' | 'mask' | 'dtype' | 'billmStartIndex' | 'batchSize', string>>;
 }
 
 export const PRESETS: Record<string, Preset> = {
@@ -94,7 +104,42 @@ export const PRESETS: Record<string, Preset> = {
     source: 'raw text, mean pooling over all tokens (BOS included)',
   },
   ...RECIPE_PRESETS,
+  // BeLLM's published STS table (README section 4): BiLLM_START_INDEX=31 python eval_sts.py
+  // --model_name_or_path NousResearch/Llama-2-7b-hf --lora_name_or_path SeanLee97/bellm-llama-7b-nli
+  // --apply_bfloat16 0, with requirements.txt's billm==0.1.3. Facts: ../shared/fixtures/README.md and
+  // the released code (eval_sts.py, model.py, angle_emb's Pooler, billm 0.1.3 modeling_llama.py).
+  'bellm-paper': {
+    name: 'bellm-paper', preprocess: 'bellm-sts', prompt: PROMPTS.bellm, pooling: 'last', maxLength: 512, mask: 'billm',
+    dtype: 'fp16', billmStartIndex: { value: 31, forLayers: 32 }, batchSize: 16,
+    source: "BeLLM's published STS run (README section 4: BiLLM_START_INDEX=31 python eval_sts.py ... --apply_bfloat16 0, billm==0.1.3); use with NousResearch/Llama-2-7b-hf + SeanLee97/bellm-llama-7b-nli",
+    sources: {
+      preprocess: "eval_sts.py batcher: ' '.join(tokens); '.' appended unless the text ends in . ? \" '; then a final ? becomes .",
+      prompt: 'eval_sts.py --prompt default: The representative word for sentence {text} is:"',
+      pooling: "model.py Pooler (angle_emb) for LLMs: the final hidden state of the last non-padding token (tokenizer padding_side right)",
+      maxLength: 'eval_sts.py --max_length default 512 (no STS sentence is truncated)',
+      mask: 'billm 0.1.3: bidirectional layers get zeros_like(causal_mask), so they also attend to the right padding (pad id 0 when the tokenizer has none); this changes the numbers',
+      batchSize: "eval_sts.py test mode params batch_size 16, batches as SentEval forms them (each subset sorted by sentence length): with that padding, batch composition changes the numbers",
+      dtype: "README --apply_bfloat16 0: model.py loads LLaMA with torch_dtype float16 and the LoRA through PEFT in float16 (here: merged in fp32, then stored fp16)",
+      billmStartIndex: 'README: BiLLM_START_INDEX=31, "Since the LLaMA-7B has 32 layers ... will convert the final layer bidirectional"; other depths need --billm-start-index',
+    },
+  },
 };
+
+/**
+ * billmStartIndex a preset fixes for a model of `numLayers` layers, or null when it fixes none. A
+ * preset written for another depth is refused: BeLLM's index is absolute (BiLLM_START_INDEX=31 on a
+ * 40-layer model makes 9 layers bidirectional), while its stated intent is the final layer only.
+ */
+export function presetStartIndex(p: Preset, numLayers: number): number | null {
+  const b = p.billmStartIndex;
+  if (!b) return null;
+  if (b.forLayers === undefined) return Math.min(b.value, numLayers);
+  if (numLayers !== b.forLayers) {
+    throw new UserError(`preset ${p.name} fixes billmStartIndex ${b.value} for a ${b.forLayers}-layer model (only its final layer bidirectional) but this model has ${numLayers} layers: ` +
+      `pass --billm-start-index ${numLayers - 1} for BeLLM's rule (final layer only), or ${b.value} for what BiLLM_START_INDEX=${b.value} does on it`);
+  }
+  return b.value;
+}
 
 export function getPreset(name: string): Preset {
   const p = PRESETS[name];
@@ -130,14 +175,11 @@ export function resolveSettings(presetName: string, overrides: Partial<EmbedSett
     instruction,
   };
   // Preset metadata is not a setting; undefined members are dropped, as JSON does.
-  for (const k of ['name', 'source', 'billmStartIndex', 'origin', 'notes'] as const) delete (s as Partial<Preset>)[k];
+  // dtype, billmStartIndex and batchSize are run settings the commands resolve against their flags.
+  for (const k of ['name', 'source', 'billmStartIndex', 'origin', 'notes', 'sources', 'dtype', 'batchSize'] as const) delete (s as Partial<Preset>)[k];
   for (const k of Object.keys(s) as (keyof typeof s)[]) if (s[k] === undefined) delete s[k];
   if (!Number.isInteger(s.maxLength) || s.maxLength < 2) throw new UserError(`--max-length must be an integer >= 2, got ${s.maxLength}`);
   if (!['bellm-sts', 'bellm-degrade', 'none'].includes(s.preprocess)) throw new UserError(`unknown --preprocess "${s.preprocess}": bellm-sts, bellm-degrade or none`);
   return s;
 }
 
-/** The preset's default billmStartIndex (null = all causal), for runs without --billm-start-index. */
-export function presetStartIndex(presetName: string): number | null {
-  return getPreset(presetName).billmStartIndex ?? null;
-}

@@ -62,7 +62,7 @@ export const RECIPE_PRESETS: Record<string, Preset> = {
     pooling: 'avg',
     maxLength: 512,
     mask: 'correct',
-    billmStartIndex: 0,
+    billmStartIndex: { value: 0 },
     source: 'LLM2Vec (BehnamGhader et al. 2024): llm2vec.py encode/_convert_to_str/tokenize (the string "{instruction} {text}", '
       + 'BOS added, max_length 512), get_pooling mean over the embed_mask (the sentence\'s tokens only), '
       + 'models/bidirectional_llama.py (every layer bidirectional, padding masked); STS instruction from examples/sts.py and '

@@ -1,5 +1,5 @@
 // Shared model types. Field names mirror Hugging Face's config.json and checkpoint tensor names.
-import type { Matrix } from '../backend/ops.ts';
+import type { HalfMatrix, Matrix } from '../backend/ops.ts';
 
 /** Normalized LLaMA-family config (llama, mistral). Built by src/model/config.ts from config.json. */
 export interface LlamaConfig {
@@ -21,6 +21,9 @@ export interface LlamaConfig {
 
 /** A dense row-major fp32 matrix (defined by the op contract, which uploads it). */
 export type { Matrix };
+
+/** A weight held as 16-bit values and widened per matmul (defined by the op contract, which uploads it). */
+export type { HalfMatrix };
 
 /** One decoder layer, HF names. Linear weights are [out, in] as stored in the checkpoint (y = x W^T). */
 export interface LayerWeights {
@@ -65,6 +68,20 @@ export interface LoadedModel {
   files: Record<string, string>;
   /** One digest over `files` (names sorted): changes whenever any weight byte or config.json changes. */
   fingerprint: string;
+  /** How the weights are held in host memory: fp32, or 16-bit (HalfMatrix) widened per matmul. */
+  weightDtype?: 'fp32' | 'bf16' | 'fp16';
+  /** Hub ids the model and adapter came from (set by openEmbedder; provenance records it). */
+  hub?: { model: HubRef | null; adapter: HubRef | null };
+}
+
+/** A model or adapter resolved from a Hugging Face id (src/model/hub/). */
+export interface HubRef {
+  id: string;                     // org/name
+  revision: string;               // as asked (branch, tag or commit)
+  commit: string;                 // the commit it resolved to
+  endpoint: string;               // HF_ENDPOINT or https://huggingface.co
+  /** The Hub's hash of each file used: sha256 for LFS files (weights), the git blob sha1 otherwise. */
+  files: Record<string, string>;
 }
 
 /** Token ids with BOS prepended. */

@@ -1,4 +1,5 @@
 // BeLLM's published numbers (paper-reference.json, with their source) and the comparison against them.
+import type { StsResults } from '../experiments/results.ts';
 import reference from './paper-reference.json' with { type: 'json' };
 import { AVG, STS_COLUMNS, fixed, round2, signed } from './format.ts';
 
@@ -46,4 +47,22 @@ export function formatPaperComparison(row: Record<string, number>, label = 'this
     '',
     paperSourceLine(ref),
   ].join('\n');
+}
+
+/**
+ * Where a run differs from the published configuration (model, adapter, preset, GPU fp16 compute),
+ * one line each, printed under the comparison so a delta is read for what it is.
+ */
+export function paperConfigNotes(r: StsResults, ref: PaperReference = paperReference): string[] {
+  const notes: string[] = [];
+  const hub = r.provenance.hub;
+  const model = hub?.model?.id ?? r.provenance.model.dir;
+  const adapter = hub?.adapter?.id ?? (r.provenance.adapter ? String(r.provenance.adapter.dir) : 'none');
+  if (model !== ref.baseModel) notes.push(`note: the published run uses ${ref.baseModel}; this run's model is ${model}`);
+  if (adapter !== ref.adapter) notes.push(`note: the published run uses the adapter ${ref.adapter}; this run's is ${adapter}`);
+  if (r.settings.preset !== 'bellm-paper') notes.push('note: --preset bellm-paper sets every setting the published run fixes; this run used ' + r.settings.preset);
+  else if (r.settings.billmStartIndex !== ref.billmStartIndex) notes.push(`note: the published run makes layers >= ${ref.billmStartIndex} bidirectional; this run ${r.settings.billmStartIndex ?? 'none'}`);
+  if (r.settings.computeDtype && r.settings.computeDtype !== 'fp16') notes.push(`note: the published run computed in fp16 on a GPU; this run's activations are ${r.settings.computeDtype}${r.provenance.backend.startsWith('cpu') ? ' (CPU)' : ''}, so small deltas are expected`);
+  if (r.tasks.length < 7) notes.push(`note: ${r.tasks.length} of the 7 tasks ran; Avg is over those`);
+  return notes;
 }

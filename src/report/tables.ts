@@ -28,7 +28,7 @@ export interface Table {
   settings?: { label: string; settings: RunSettings }[];
 }
 
-export const SETTINGS_KEYS = ['preset', 'preprocess', 'prompt', 'pooling', 'maxLength', 'mask', 'billmStartIndex', 'nLayers'] as const;
+export const SETTINGS_KEYS = ['preset', 'preprocess', 'prompt', 'pooling', 'maxLength', 'mask', 'billmStartIndex', 'nLayers', 'dtype'] as const;
 
 export function cellText(col: Column, v: Cell, signedRow = false): string {
   if (v === null) return '—';

@@ -7,10 +7,10 @@
 //         tiling, masking, reductions and the GEMM call, not GPU timing or the memory model.
 //   cuda  native/cuda/build/libbellm_cuda.so on a real GPU: skipped, with the reason, without one.
 // Tolerance (llm.c validate_result): |got - want| <= factor * epsilon * (|want| + rms(want)), where
-// epsilon is the backend's (bf16: 2^-7, fp32: 2^-23). bf16 inputs are rounded to bf16 first, so both
-// sides compute from identical values and one bf16 rounding of the output (<= epsilon/2 relative) is
-// what remains. Decoder-level checks use the fixture README's tolerances (fp32: 1e-4 x max|ref| and
-// cosine >= 0.99999; bf16 on a GPU: cosine >= 0.999).
+// epsilon is the backend's (bf16: 2^-7, fp16: 2^-10, fp32: 2^-23). 16-bit inputs are rounded to that
+// type first, so both sides compute from identical values and one rounding of the output (<= epsilon/2
+// relative) is what remains. Decoder-level checks use the fixture README's tolerances (fp32: 1e-4 x
+// max|ref| and cosine >= 0.99999; bf16 on a GPU: cosine >= 0.999, which fp16 is held to as well).
 import { existsSync } from 'node:fs';
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
@@ -28,6 +28,7 @@ import { cosine } from '../../src/eval/cosine.ts';
 import { spearman } from '../../src/eval/correlation.ts';
 import { firstFailure } from '../helpers/tolerance.ts';
 import { mulberry32 as rng } from '../../src/eval/sentence-level.ts';
+import { f16Bits, halfToNumber } from '../../src/model/dtype.ts';
 
 // ---------------------------------------------------------------------------------------------
 // seeded inputs
@@ -52,6 +53,7 @@ function bf16Value(bits: number): number {
   return f32[0];
 }
 const roundBf16 = (a: Float32Array): Float32Array => a.map((x) => bf16Value(bf16Bits(x)));
+const roundF16 = (a: Float32Array): Float32Array => a.map((x) => halfToNumber(f16Bits(x)));
 
 // ---------------------------------------------------------------------------------------------
 // comparison
@@ -132,6 +134,27 @@ for (const [kind, lib] of libs) {
     t.true(back.every((v, i) => Object.is(v, bf16Value(bits[i]))));
   });
 
+  test(`${kind} library: bb_f32_to_f16 rounds like the JS reference (nearest even, overflow to inf, subnormals), bb_f16_to_f32 is exact`, (t) => {
+    const r = rng(8);
+    const specials = [0, -0, 1, -1, 1 + 2 ** -11, 1 + 3 * 2 ** -11, 65504, 65519.99, 65520, -70000, 2 ** -24, 2 ** -25, 3 * 2 ** -26,
+      2 ** -14, 2 ** -14 - 2 ** -25, 1e-8, Infinity, -Infinity, 0.1, 1 / 3];
+    const src = new Float32Array([...specials, ...normal(5000, r, 100), ...normal(2000, r, 1e-5)]);
+    const bits = new Uint16Array(src.length);
+    lib.f32ToF16(src, bits, src.length);
+    let bad = -1;
+    for (let i = 0; i < src.length && bad < 0; i++) if (bits[i] !== f16Bits(src[i])) bad = i;
+    t.is(bad, -1, bad >= 0 ? `value ${src[bad]}: library ${bits[bad].toString(16)}, JS ${f16Bits(src[bad]).toString(16)}` : '');
+    t.is(bits[4], 0x3c00, '1 + 2^-11 is a tie: rounds to even (1.0)');
+    t.is(bits[8], 0x7c00, '65520 rounds up to +inf');
+    const nanBits = new Uint16Array(1);
+    lib.f32ToF16(new Float32Array([NaN]), nanBits, 1);
+    t.true(Number.isNaN(halfToNumber(nanBits[0])));
+    const every = Uint16Array.from({ length: 0x10000 }, (_, i) => i);
+    const back = new Float32Array(every.length);
+    lib.f16ToF32(every, back, every.length);
+    t.true(back.every((v, i) => Object.is(v, Math.fround(halfToNumber(i))) || (Number.isNaN(v) && Number.isNaN(halfToNumber(i)))));
+  });
+
   test(`${kind} library: bb_attention_plan tiles every sequence in blocks of bb_attention_block_q`, (t) => {
     const bq = lib.attentionBlockQ();
     t.true(bq >= 1);
@@ -209,12 +232,13 @@ function paddedBatch(lengths: number[], visible: boolean): PackedBatch {
   return { ...b, padKeysVisibleInBidirectional: visible };
 }
 
-const FACTOR: Record<CudaPrecision, number> = { bf16: 1, fp32: 64 };
+const FACTOR: Record<CudaPrecision, number> = { bf16: 1, fp16: 1, fp32: 64 };
 
 for (const target of targets) {
-  for (const precision of ['fp32', 'bf16'] as CudaPrecision[]) {
+  for (const precision of ['fp32', 'bf16', 'fp16'] as CudaPrecision[]) {
     const name = `${target.label} ${precision}`;
-    const prep = (a: Float32Array): Float32Array => (precision === 'bf16' ? roundBf16(a) : a);
+    const round16 = precision === 'fp16' ? roundF16 : roundBf16;
+    const prep = (a: Float32Array): Float32Array => (precision === 'fp32' ? a : round16(a));
     let cached: CudaBackend | null = null;
     const backend = (): CudaBackend => (cached ??= target.make(precision));
     const tol = (): number => FACTOR[precision] * backend().epsilon;
@@ -239,8 +263,8 @@ for (const target of targets) {
         expect(t, within(`rmsnorm [${N}, ${H}]`, b.download(ng), ref.download(nc), tol()));
         const [sg, sc] = [b.siluMul(xg, ng), ref.siluMul(xc, ref.copy(nc))];
         // the CPU side multiplies by the fp32 rmsnorm output; round it like the GPU stored it
-        const scWant = precision === 'bf16' ? (() => {
-          const g = ref.download(xc), u = roundBf16(ref.download(nc));
+        const scWant = precision !== 'fp32' ? (() => {
+          const g = ref.download(xc), u = round16(ref.download(nc));
           return g.map((v, i) => (v / (1 + Math.exp(-v))) * u[i]);
         })() : ref.download(sc);
         expect(t, within(`siluMul [${N}, ${H}]`, b.download(sg), scWant, tol()));
@@ -254,7 +278,7 @@ for (const target of targets) {
         b.freeWeight(wg);
       }
       // silu of large magnitudes: no NaN from exp overflow
-      const big = act(b, prep(new Float32Array([-200, -90, -20, 0, 20, 90, 200, 1e-3])), 1, 8);
+      const big = act(b, prep(new Float32Array([-200, -90, -20, 0, 20, 90, 200, 1e-3])), 1, 8);   // (exact in fp16 too)
       const one = act(b, new Float32Array(8).fill(1), 1, 8);
       const s = b.download(b.siluMul(big.x, one.x));
       t.true(s.every(Number.isFinite), `silu: ${s.join(', ')}`);
@@ -503,7 +527,7 @@ for (const target of targets) {
     // to ~6e-3 (a CPU simulation of bf16 rounding, any rounding placement, measured 0.3952 and 0.4081
     // against 0.3967). 3-decimal identity is then decided by those near-ties, so bf16 is held to
     // |delta| <= 0.005 (a few such swaps); a pairing or pooling bug moves it by far more.
-    test.serial(`${name}: STS-B sample Spearman vs goldens.json (fp32: identical to 3 decimals; bf16: within 0.005)`, (t) => {
+    test.serial(`${name}: STS-B sample Spearman vs goldens.json (fp32: identical to 3 decimals; bf16/fp16: within 0.005)`, (t) => {
       const dir = fixture('tiny-llama');
       if (!existsSync(dir)) return t.pass('fixture not present');
       const s = goldens().stsbSample;
@@ -516,7 +540,7 @@ for (const target of targets) {
       const rho = spearman(cos, s.gold);
       t.log(`Spearman ${rho.toFixed(6)} (goldens ${s.spearman.toFixed(6)}); max |cosine - golden| ${Math.max(...cos.map((c, i) => Math.abs(c - s.cosine[i]))).toExponential(2)}`);
       if (precision === 'fp32') t.is(rho.toFixed(3), s.spearman.toFixed(3));
-      else t.true(Math.abs(rho - s.spearman) <= 0.005, `bf16 Spearman ${rho} vs ${s.spearman}`);
+      else t.true(Math.abs(rho - s.spearman) <= 0.005, `${precision} Spearman ${rho} vs ${s.spearman}`);
     });
   }
 }

@@ -39,7 +39,12 @@ test('sts on STS-B records the resolved settings, per-pair predictions and both 
     '--tasks', 'STS-B', '--billm-start-index', '2', '--pooling', 'avg', '--no-cache', '--out', out]);
   t.regex(stdout, /STS-B/);
   const r = JSON.parse(readFileSync(out, 'utf8'));
-  t.deepEqual(r.settings, { preset: 'bellm-sts', preprocess: 'bellm-sts', prompt: PROMPTS.bellm, pooling: 'avg', maxLength: 512, mask: 'correct', billmStartIndex: 2, nLayers: null });
+  t.deepEqual(r.settings, {
+    preset: 'bellm-sts', preprocess: 'bellm-sts', prompt: PROMPTS.bellm, pooling: 'avg', maxLength: 512, mask: 'correct', billmStartIndex: 2, nLayers: null,
+    dtype: 'bf16', computeDtype: 'fp32',   // batchSize: recorded only under mask compat; --dtype auto on the CPU: the bf16 checkpoint held as bf16 (lossless)
+  });
+  t.like(r.bidirectionalCheck, { passed: true, bidirectionalFrom: 2, layers: 4 });
+  t.is(r.provenance.hub, null);
   t.is(r.tasks.length, 1);
   t.is(r.tasks[0].pairs.length, 1379);
   t.is(r.provenance.adapter.scale, 2);
@@ -63,7 +68,13 @@ test('degrade (truncate) records its settings and prints the turning point', asy
 
 test('presets lists every preset with its source', async (t) => {
   const { stdout } = await bb(['presets']);
-  for (const p of ['bellm-sts', 'bellm-degrade', 'prompteol', 'none']) t.regex(stdout, new RegExp(`^${p}$`, 'm'));
+  for (const p of ['bellm-sts', 'bellm-degrade', 'prompteol', 'none', 'bellm-paper']) t.regex(stdout, new RegExp(`^${p}$`, 'm'));
+  // bellm-paper: every setting with its source
+  const paper = stdout.slice(stdout.indexOf('bellm-paper\n'));
+  for (const k of ['preprocess', 'prompt', 'pooling', 'maxLength', 'mask', 'dtype', 'billmStartIndex', 'batchSize']) t.regex(paper, new RegExp(`^  ${k}: .*\n {19}source: \\S`, 'm'), k);
+  t.regex(paper, /dtype: +fp16/);
+  t.regex(paper, /billmStartIndex: +31 \(for 32 layers\)/);
+  t.regex(paper, /billm 0\.1\.3/);
   t.regex(stdout, /eval_sts\.py/);
   t.regex(stdout, /eval_degradation\.py/);
 });
@@ -78,6 +89,9 @@ test('bad input: one line, exit 2, naming the problem', async (t) => {
     [['sts', '--model', m, '--billm-start-index', '9', '--data-dir', sentevalDir, '--tasks', 'STS-B'], /outside 0\.\.4/],
     [['sts', '--model', m, '--preset', 'nope', '--data-dir', sentevalDir], /unknown preset "nope"/],
     [['sts', '--model', '/nonexistent-model', '--data-dir', sentevalDir, '--tasks', 'STS-B'], /nonexistent-model/],
+    [['sts', '--model', m, '--preset', 'bellm-paper', '--data-dir', sentevalDir, '--tasks', 'STS-B'], /preset bellm-paper fixes billmStartIndex 31 for a 32-layer model .* this model has 4 layers: pass --billm-start-index 3 /],
+    [['sts', '--model', m, '--dtype', 'fp64', '--data-dir', sentevalDir], /dtype/],
+    [['sts', '--model', m, '--revision', 'main', '--data-dir', sentevalDir, '--tasks', 'STS-B'], /--revision applies to Hugging Face ids only/],
   ];
   for (const [args, re] of cases) {
     const r = await fails(args);

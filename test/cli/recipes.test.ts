@@ -111,7 +111,7 @@ test('presets: every recipe with its origin (repository, files, commit) and the 
   t.regex(stdout, /note:.*period follows the first sentence/);
   t.regex(stdout, /note:.*a comma follows the instruction/);
   t.regex(stdout, /note:.*tokenizes "\{instruction\} \{text\}" as one string/);
-  t.regex(stdout, /attention:\s+billmStartIndex 0/);
+  t.regex(stdout, /billmStartIndex: 0 \(any depth\): layers >= 0 bidirectional/);
 });
 
 test('template and preset errors: one line, exit 2, naming the fix', async (t) => {

@@ -13,7 +13,7 @@ import { sweepBatch } from '../../src/experiments/sweep.ts';
 import { packBatch, packBatchBillmCompat } from '../../src/model/batch.ts';
 import { Embedder, encodeAll } from '../../src/model/embedder.ts';
 import { loadModel } from '../../src/model/load.ts';
-import { PRESETS, presetStartIndex, preprocess, resolveSettings } from '../../src/model/presets.ts';
+import { getPreset, PRESETS, presetStartIndex, preprocess, resolveSettings } from '../../src/model/presets.ts';
 import { RECIPE_PRESETS } from '../../src/model/recipes.ts';
 import { pooledPositions } from '../../src/model/template.ts';
 import { loadTokenizer } from '../../src/model/tokenizer.ts';
@@ -78,8 +78,8 @@ test('every recipe preset is in the table with its origin and the official setti
     t.true((p.origin ?? []).length > 0, p.name);
     t.is(p.preprocess, 'none');
   }
-  t.is(presetStartIndex('llm2vec'), 0);
-  for (const p of ['echo', 'echo-instruct', 'e5', 'repllama', 'sgpt', 'angle', 'bellm-sts']) t.is(presetStartIndex(p), null);
+  t.is(presetStartIndex(getPreset('llm2vec'), 4), 0);
+  for (const p of ['echo', 'echo-instruct', 'e5', 'repllama', 'sgpt', 'angle', 'bellm-sts']) t.is(presetStartIndex(getPreset(p), 4), null);
 });
 
 for (const name of Object.keys(OFFICIAL)) {
@@ -114,7 +114,7 @@ function byHand(ids: number[], positions: number[], k: number | null, weighted =
 for (const name of Object.keys(OFFICIAL)) {
   test(`${name}: pooled vectors equal the hidden states averaged by hand over the official positions`, (t) => {
     const s = resolveSettings(name, {});
-    const k = presetStartIndex(name);
+    const k = presetStartIndex(getPreset(name), 4);
     const got = e.embed(sentences, { ...s, billmStartIndex: k });
     const want = sentences.map((x) => { const r = OFFICIAL[name](x); return byHand(r.ids, r.positions, k, r.weighted); });
     t.is(firstFailure(name, got, want, 1e-5, 0.999999), null);
@@ -122,7 +122,7 @@ for (const name of Object.keys(OFFICIAL)) {
 }
 
 test('llm2vec (every layer bidirectional) against the float64 goldens\' billmStartIndex 0 cases where pooling coincides', (t) => {
-  const k = presetStartIndex('llm2vec');
+  const k = presetStartIndex(getPreset('llm2vec'), 4);
   t.is(k, 0);
   // the llm2vec attention with the goldens' prompt: its mean and last token are the goldens' avg and last
   for (const pooling of ['avg', 'last'] as Pooling[]) {

@@ -21,10 +21,10 @@ test('STS table as Markdown, hand-checked', (t) => {
     '| bellm-like | 78.36 | 90.88 | 86.28 | 89.89 | 86.59 | 88.89 | 83.17 | 86.29 |',
     '| other | 80.00 | 90.00 | 85.51 | 90.00 | 87.01 | 88.00 | 80.00 | 85.79 |',
     '',
-    '| Settings | preset | preprocess | prompt | pooling | maxLength | mask | billmStartIndex | nLayers |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-    '| bellm-like | bellm-sts | bellm-sts | `The representative word for sentence {text} is:"` | last | 512 | correct | 31 | — |',
-    '| other | bellm-sts | bellm-sts | `The representative word for sentence {text} is:"` | last | 512 | billm | — | — |',
+    '| Settings | preset | preprocess | prompt | pooling | maxLength | mask | billmStartIndex | nLayers | dtype |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| bellm-like | bellm-sts | bellm-sts | `The representative word for sentence {text} is:"` | last | 512 | correct | 31 | — | — |',
+    '| other | bellm-sts | bellm-sts | `The representative word for sentence {text} is:"` | last | 512 | billm | — | — | — |',
   ].join('\n');
   t.is(md, expected);
 });

@@ -11,7 +11,7 @@
 //
 // Activations of the fast build come from a buffer pool: an array returned by download() stays
 // valid until free() of the same tensor (the decoder copies before freeing).
-import type { Matrix } from '../ops.ts';
+import type { HalfMatrix, Matrix } from '../ops.ts';
 import type { Act, AttentionShape, Backend, PackedBatch, Pooling, WeightHandle } from '../ops.ts';
 import { loadOpenBlas, openBlasMatmul, openBlasStatus, type OpenBlas } from './blas.ts';
 import {
@@ -24,7 +24,10 @@ export interface CpuTensor extends Act {
   readonly data: Float32Array;
 }
 export interface CpuWeight extends WeightHandle {
+  /** fp32 values; for a 16-bit weight (`half`), empty: widened per use instead. */
   readonly data: Float32Array;
+  /** A weight held as 16-bit values (--dtype bf16|fp16), widened to fp32 into a scratch buffer per matmul. */
+  readonly half?: HalfMatrix;
 }
 
 /** x W^T for x: [N, K], W: [O, K]. Replaceable by a faster implementation checked against matmulRef. */
@@ -68,6 +71,8 @@ export class CpuBackend implements Backend {
   private readonly gemmMinLen: number;
   private readonly ref: boolean;
   private readonly helper: CpuHelper | null;
+  /** fp32 copy of the 16-bit weight a matmul is using, reused (grown to the largest such weight). */
+  private widened = new Float32Array(0);
 
   constructor(opts: CpuBackendOptions = {}) {
     this.gemmMinLen = opts.attentionGemmMinLen ?? ATTENTION_GEMM_MIN_LEN;
@@ -142,8 +147,24 @@ export class CpuBackend implements Backend {
   }
 
   uploadMatrix(m: Matrix): WeightHandle {
+    if ((m as Partial<HalfMatrix>).bits instanceof Uint16Array) {
+      const h = m as HalfMatrix;
+      if (h.bits.length !== h.rows * h.cols) throw new Error(`uploadMatrix: ${h.bits.length} values for [${h.rows}, ${h.cols}]`);
+      return { rows: h.rows, cols: h.cols, data: new Float32Array(0), half: h } as CpuWeight;
+    }
     if (m.data.length !== m.rows * m.cols) throw new Error(`uploadMatrix: ${m.data.length} values for [${m.rows}, ${m.cols}]`);
     return { rows: m.rows, cols: m.cols, data: m.data } as CpuWeight;
+  }
+
+  /** The fp32 values of a weight: its own array, or a 16-bit weight widened into the reusable buffer. */
+  private weightValues(w: WeightHandle): Float32Array {
+    const h = (w as CpuWeight).half;
+    if (!h) return wd(w);
+    const n = h.rows * h.cols;
+    if (this.widened.length < n) this.widened = new Float32Array(n);
+    const out = this.widened.subarray(0, n);
+    h.widenInto(out);
+    return out;
   }
   uploadVector(v: Float32Array): WeightHandle {
     return { rows: 1, cols: v.length, data: v } as CpuWeight;
@@ -152,11 +173,15 @@ export class CpuBackend implements Backend {
   embedding(table: WeightHandle, ids: Int32Array): Act {
     const H = table.cols;
     const out = this.t(ids.length, H);
-    const src = wd(table);
+    const half = (table as CpuWeight).half;
+    // A 16-bit table without an adapter is widened row by row (no full fp32 copy of the vocabulary).
+    const rowsOnly = half && !half.hasLora ? half : null;
+    const src = rowsOnly ? null : this.weightValues(table);
     for (let n = 0; n < ids.length; n++) {
       const id = ids[n];
       if (id < 0 || id >= table.rows) throw new Error(`token id ${id} outside the vocabulary (size ${table.rows})`);
-      out.data.set(src.subarray(id * H, (id + 1) * H), n * H);
+      if (rowsOnly) rowsOnly.widenRows(id, 1, out.data.subarray(n * H, (n + 1) * H));
+      else out.data.set(src!.subarray(id * H, (id + 1) * H), n * H);
     }
     return out;
   }
@@ -179,7 +204,7 @@ export class CpuBackend implements Backend {
   matmul(x: Act, w: WeightHandle): Act {
     if (x.cols !== w.cols) throw new Error(`matmul: x is [${x.rows}, ${x.cols}] but W is [${w.rows}, ${w.cols}]`);
     const out = this.t(x.rows, w.rows);
-    this.mm(d(x), wd(w), x.rows, x.cols, w.rows, out.data);
+    this.mm(d(x), this.weightValues(w), x.rows, x.cols, w.rows, out.data);
     return out;
   }
   rope(x: Act, positions: Int32Array, nHeads: number, headDim: number, theta: number): void {

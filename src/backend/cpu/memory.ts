@@ -2,10 +2,11 @@
 // a small machine fails in a second with a clear message instead of after minutes of loading (or
 // by the kernel's OOM killer).
 //
-// The CPU backend keeps every weight as fp32 (the loader converts bf16/fp16 tensor by tensor), so a
-// bf16 checkpoint takes twice its size in memory; lm_head is never loaded. Working buffers are one
-// batch's activations (the buffer pool keeps each size once per layer) plus the loader's staging of
-// one tensor, plus the runtime itself.
+// The CPU backend keeps weights as fp32 (--dtype fp32: twice a bf16 checkpoint's size) or as 16-bit
+// values (--dtype bf16|fp16, and auto on a 16-bit checkpoint) widened per matmul into one reusable
+// fp32 buffer the size of the largest linear weight; an adapter's LoRA pairs then stay beside them in
+// fp32. lm_head is never loaded. Working buffers are one batch's activations (the buffer pool keeps
+// each size once per layer) plus the loader's staging of one tensor, plus the runtime itself.
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../../errors.ts';
@@ -18,11 +19,16 @@ export interface CpuMemoryOptions {
   layers?: number;
   /** Node, V8, tokenizer and the rest of the process (default 512 MiB). */
   runtimeBytes?: number;
+  /** How matrices are held (default fp32); norm vectors are always fp32. */
+  weightDtype?: 'fp32' | 'bf16' | 'fp16';
+  /** Bytes kept beside 16-bit weights (an adapter's LoRA pairs in fp32). */
+  extraBytes?: number;
 }
 
 export interface CpuMemoryEstimate {
   params: number;              // parameters loaded (no lm_head)
-  weightBytes: number;         // those parameters as fp32
+  weightDtype: 'fp32' | 'bf16' | 'fp16';
+  weightBytes: number;         // those parameters as held (fp32, or 16-bit matrices + fp32 norms + LoRA pairs)
   checkpointBf16Bytes: number; // the same parameters as bf16 (plus lm_head: the checkpoint on disk)
   workBytes: number;           // activations of one batch, pool slack, loader staging of one tensor
   runtimeBytes: number;
@@ -50,16 +56,20 @@ export function estimateCpuMemory(c: LlamaConfig, opts: CpuMemoryOptions = {}): 
   const H = c.hidden_size, F = c.intermediate_size;
   const qW = c.num_attention_heads * c.head_dim, kW = c.num_key_value_heads * c.head_dim;
   const params = loadedParams(c, layers);
-  const weightBytes = 4 * params;
+  const weightDtype = opts.weightDtype ?? 'fp32';
+  const normParams = (2 * layers + 1) * H;
+  const weightBytes = weightDtype === 'fp32' ? 4 * params : 2 * (params - normParams) + 4 * normParams + (opts.extraBytes ?? 0);
   // One layer's activations, all alive in the pool at once: h, x, q, k, v, attention out, o, x2,
   // gate, up, silu*up, down, final norm; x 1.125 for the pool's size buckets.
   const actFloats = N * (6 * H + 2 * qW + 2 * kW + 3 * F);
   // The loader holds one tensor's raw bytes beside its fp32 copy (the largest is the embedding or an MLP matrix).
   const largest = Math.max(c.vocab_size * H, F * H);
-  const workBytes = Math.ceil(4 * actFloats * 1.125) + 2 * largest;
+  // 16-bit weights: one fp32 copy of the largest linear weight, widened per matmul.
+  const widenBytes = weightDtype === 'fp32' ? 0 : 4 * Math.max(F * H, qW * H);
+  const workBytes = Math.ceil(4 * actFloats * 1.125) + 2 * largest + widenBytes;
   const runtimeBytes = opts.runtimeBytes ?? 512 * 2 ** 20;
   return {
-    params, weightBytes,
+    params, weightDtype, weightBytes,
     checkpointBf16Bytes: 2 * (params + c.vocab_size * H), // + lm_head, which is in the checkpoint
     workBytes, runtimeBytes, neededBytes: weightBytes + workBytes + runtimeBytes,
   };
@@ -90,11 +100,12 @@ export function availableMemoryBytes(): number {
 export function checkCpuMemory(c: LlamaConfig, freeBytes: number = availableMemoryBytes(), opts: CpuMemoryOptions = {}): CpuMemoryEstimate {
   const e = estimateCpuMemory(c, opts);
   const ok = e.neededBytes <= freeBytes;
-  const sizes = `${(e.params / 1e9).toFixed(2)}B parameters as fp32 ${gb(e.weightBytes)} (the bf16 checkpoint is ${gb(e.checkpointBf16Bytes)}) + working buffers ${gb(e.workBytes)} + runtime ${gb(e.runtimeBytes)}`;
+  const sizes = `${(e.params / 1e9).toFixed(2)}B parameters as ${e.weightDtype} ${gb(e.weightBytes)} (the bf16 checkpoint is ${gb(e.checkpointBf16Bytes)}) + working buffers ${gb(e.workBytes)} + runtime ${gb(e.runtimeBytes)}`;
   const message = ok
     ? `CPU backend memory: needs about ${gb(e.neededBytes)} (${sizes}); ${gb(freeBytes)} available`
     : `not enough memory for this model on the CPU backend: it needs about ${gb(e.neededBytes)} (${sizes}) but only ${gb(freeBytes)} is available` +
-      ` (this machine has ${gb(os.totalmem())} in all). The CPU backend keeps weights in fp32, twice the bf16 checkpoint;` +
+      ` (this machine has ${gb(os.totalmem())} in all).` +
+      (e.weightDtype === 'fp32' ? ' fp32 weights take twice the bf16 checkpoint: --dtype bf16 (or fp16) keeps them 16-bit with fp32 compute;' : '') +
       ` use the GPU backend (--device cuda), a machine with more memory, or fewer layers (--n-layers).`;
   const out = { ...e, availableBytes: freeBytes, ok, message };
   if (!ok) throw new UserError(message);

@@ -4,6 +4,9 @@
 // Precision (one per backend instance):
 //   'bf16' (default): weights and activations stored as bf16, every kernel and GEMM accumulates in fp32
 //                     and rounds once on store (as a bf16 Hugging Face model runs); epsilon 2^-7.
+//   'fp16':           the same with IEEE fp16 storage (fp16 GEMMs through cuBLAS, fp32 accumulation):
+//                     BeLLM's README runs the published evaluation in fp16; epsilon 2^-10. Values past
+//                     65504 overflow to inf (the embedder then refuses a non-finite embedding).
 //   'fp32':           weights and activations fp32, GEMM in fp32 (CUBLAS_COMPUTE_32F, no TF32); for
 //                     checking the decoder against the float32 goldens; epsilon 2^-23.
 // Pooled vectors (pool) are always fp32.
@@ -19,8 +22,8 @@ import {
   type CudaLib, type DevicePtr, type DTypeCode, type LibraryKind,
 } from './lib.ts';
 
-export type CudaPrecision = 'bf16' | 'fp32';
-export const CUDA_PRECISIONS: readonly CudaPrecision[] = ['bf16', 'fp32'];
+export type CudaPrecision = 'bf16' | 'fp16' | 'fp32';
+export const CUDA_PRECISIONS: readonly CudaPrecision[] = ['bf16', 'fp16', 'fp32'];
 
 export interface CudaBackendOptions {
   precision?: CudaPrecision;
@@ -79,14 +82,14 @@ export class CudaBackend implements Backend {
 
   constructor(opts: CudaBackendOptions = {}) {
     this.precision = opts.precision ?? 'bf16';
-    if (!(this.precision === 'bf16' || this.precision === 'fp32')) throw new Error(`CUDA precision must be bf16 or fp32, got ${this.precision}`);
+    if (!CUDA_PRECISIONS.includes(this.precision)) throw new Error(`CUDA precision must be bf16, fp16 or fp32, got ${this.precision}`);
     const lib = opts.library ?? 'cuda';
     const probe = typeof lib === 'string' ? probeCuda({ kind: lib, device: opts.device }) : probeCuda({ ...lib, device: opts.device });
     if (!probe.ok || !probe.lib) throw new CudaUnavailableError(`CUDA backend unavailable: ${probe.reason}`);
     this.lib = probe.lib;
     this.description = probe.reason;
-    this.dt = this.precision === 'bf16' ? DTYPE.bf16 : DTYPE.fp32;
-    this.epsilon = this.precision === 'bf16' ? 2 ** -7 : 2 ** -23;
+    this.dt = DTYPE[this.precision];
+    this.epsilon = { bf16: 2 ** -7, fp16: 2 ** -10, fp32: 2 ** -23 }[this.precision];
     this.name = `${this.lib.emulated ? 'cuda-emu' : 'cuda'}-${this.precision}`;
     const sync = opts.syncDebug ?? process.env.BELLM_CUDA_SYNC === '1';
     this.lib.check(this.lib.setOption('sync_debug', sync ? 1 : 0), 'bb_set_option');
@@ -94,7 +97,7 @@ export class CudaBackend implements Backend {
 
   // ---- memory ----
   private alloc(rows: number, cols: number, dtype: DTypeCode = this.dt): CudaTensor {
-    const bytes = rows * cols * (dtype === DTYPE.bf16 ? 2 : 4);
+    const bytes = rows * cols * (dtype === DTYPE.fp32 ? 4 : 2);
     const ptr = this.lib.malloc(bytes);
     if (!ptr) throw new Error(`cuda: cannot allocate [${rows}, ${cols}] (${(bytes / 2 ** 20).toFixed(1)} MiB): ${this.lib.lastError()}`);
     return new CudaTensor(rows, cols, dtype, ptr);
@@ -282,7 +285,7 @@ export class CudaBackend implements Backend {
   copy(x: Act): Act {
     const t = this.live(x, 'copy');
     const out = this.alloc(x.rows, x.cols, t.dtype);
-    this.lib.check(this.lib.copy(out.ptr!, t.ptr!, x.rows * x.cols * (t.dtype === DTYPE.bf16 ? 2 : 4)), 'bb_copy');
+    this.lib.check(this.lib.copy(out.ptr!, t.ptr!, x.rows * x.cols * (t.dtype === DTYPE.fp32 ? 4 : 2)), 'bb_copy');
     return out;
   }
 

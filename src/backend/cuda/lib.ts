@@ -12,9 +12,9 @@ import { findCublas } from './cublas-path.ts';
 import type { MaskMode, Pooling } from '../ops.ts';
 
 /** Must equal BB_ABI_VERSION in native/cuda/bb.h. */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
-export const DTYPE = { fp32: 0, bf16: 1 } as const;   // BB_F32, BB_BF16
+export const DTYPE = { fp32: 0, bf16: 1, fp16: 2 } as const;   // BB_F32, BB_BF16, BB_F16
 export type DTypeCode = (typeof DTYPE)[keyof typeof DTYPE];
 export const MASK_CODE: Record<MaskMode, number> = { causal: 0, bidirectional: 1 };
 export const POOL_CODE: Record<Pooling, number> = { last: 0, avg: 1, first: 2, weighted: 3 };
@@ -79,6 +79,8 @@ export interface CudaLib {
 
   f32ToBf16(src: Float32Array, dst: Uint16Array, n: number): void;
   bf16ToF32(src: Uint16Array, dst: Float32Array, n: number): void;
+  f32ToF16(src: Float32Array, dst: Uint16Array, n: number): void;
+  f16ToF32(src: Uint16Array, dst: Float32Array, n: number): void;
   attentionBlockQ(): number;
   attentionPlan(starts: Int32Array, count: number, blockQ: number, tiles: Int32Array, cap: number): number;
 
@@ -162,6 +164,8 @@ export function loadCudaLibrary(kind: LibraryKind = 'cuda', path = libraryPath(k
 
     f32ToBf16: f('void bb_f32_to_bf16(const float *src, _Out_ uint16_t *dst, size_t n)'),
     bf16ToF32: f('void bb_bf16_to_f32(const uint16_t *src, _Out_ float *dst, size_t n)'),
+    f32ToF16: f('void bb_f32_to_f16(const float *src, _Out_ uint16_t *dst, size_t n)'),
+    f16ToF32: f('void bb_f16_to_f32(const uint16_t *src, _Out_ float *dst, size_t n)'),
     attentionBlockQ: f('int bb_attention_block_q()'),
     attentionPlan: f('int bb_attention_plan(const int32_t *starts, int count, int block_q, _Out_ int32_t *tiles, int cap)'),
 
