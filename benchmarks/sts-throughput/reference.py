@@ -34,7 +34,7 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def build_model(c, device):
+def build_model(c, device, dtype=torch.bfloat16):
     config = LlamaConfig(
         vocab_size=c["vocab_size"], hidden_size=c["hidden_size"], intermediate_size=c["intermediate_size"],
         num_hidden_layers=c["num_hidden_layers"], num_attention_heads=c["num_attention_heads"],
@@ -46,12 +46,12 @@ def build_model(c, device):
     torch.manual_seed(0)
     with torch.device(device):
         try:  # transformers 5: dtype=
-            model = LlamaModel._from_config(config, attn_implementation="sdpa", dtype=torch.bfloat16)
+            model = LlamaModel._from_config(config, attn_implementation="sdpa", dtype=dtype)
         except TypeError:  # transformers 4.x: torch_dtype=
-            model = LlamaModel._from_config(config, attn_implementation="sdpa", torch_dtype=torch.bfloat16)
+            model = LlamaModel._from_config(config, attn_implementation="sdpa", torch_dtype=dtype)
     model.eval()
-    if next(model.parameters()).dtype != torch.bfloat16:
-        model = model.to(torch.bfloat16)
+    if next(model.parameters()).dtype != dtype:
+        model = model.to(dtype)
     return model
 
 
@@ -109,7 +109,9 @@ def main():
         sys.exit("reference.py: torch.cuda.is_available() is False")
     dev = torch.device(a.device)
     t0 = time.perf_counter()
-    model = build_model(c, dev)
+    # bench.ts --precision fp16 times both in fp16 (BeLLM's README evaluates in fp16); else bf16
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[w.get("dtype", "bf16")]
+    model = build_model(c, dev, dtype)
     torch.cuda.synchronize()
     log(f"reference.py: torch {torch.__version__} (CUDA {torch.version.cuda}), transformers {transformers.__version__}, "
         f"{torch.cuda.get_device_name(dev)}; model built in {time.perf_counter() - t0:.1f} s, "

@@ -5,12 +5,13 @@
 # returns $OUT). A failing step is reported and the next one still runs; the exit code is the first failure's.
 #
 #   bash scripts/gpu/remote.sh test quick        # parity suite + a short timed look with a per-op profile
-#   bash scripts/gpu/remote.sh bench             # full STS throughput, ours vs reference.py
+#   bash scripts/gpu/remote.sh bench             # full STS throughput, ours vs reference.py (bf16)
+#   bash scripts/gpu/remote.sh bench16           # the same in fp16 (BeLLM's README evaluates in fp16)
 #   bash scripts/gpu/remote.sh sweep             # the 33-point sweep, ours vs 33 independent PyTorch runs
 #   bash scripts/gpu/remote.sh sanitize          # compute-sanitizer racecheck + synccheck over the attention tests
 #   bash scripts/gpu/remote.sh selftest          # the kit's own plumbing on the CPU emulation (no GPU needed)
 #
-# Steps: probe, test, quick, bench, sweep, sanitize, selftest. Extra bench.ts options: BENCH_ARGS="...".
+# Steps: probe, test, quick, bench, bench16, sweep, sanitize, selftest. Extra bench.ts options: BENCH_ARGS="...".
 # BELLM_REQUIRE_GPU=1 is set: a GPU test that cannot reach the GPU fails instead of skipping. The
 # `test` step runs with BELLM_CUDA_SYNC=1 (synchronize and check after every op: names the failing op).
 set -uo pipefail
@@ -71,6 +72,7 @@ for step in "$@"; do
     test)     run_step test env BELLM_CUDA_SYNC=1 "${ava[@]}" --verbose test/backend/cuda.test.ts test/backend/parity.test.ts ;;
     quick)    run_step quick "${bench[@]}" --layers 4 --limit 4000 --no-torch --profile --out "$OUT/quick.json" ${BENCH_ARGS:-} ;;
     bench)    run_step bench "${bench[@]}" --profile --out "$OUT/bench.json" ${BENCH_ARGS:-} ;;
+    bench16)  run_step bench16 "${bench[@]}" --precision fp16 --out "$OUT/bench-fp16.json" ${BENCH_ARGS:-} ;;
     sweep)    run_step sweep "${bench[@]}" --modes none --sweep --out "$OUT/sweep.json" ${BENCH_ARGS:-} ;;
     sanitize) for tool in racecheck synccheck; do
                 run_step "sanitize-$tool" compute-sanitizer --tool "$tool" --target-processes all --error-exitcode 3 \
@@ -78,7 +80,7 @@ for step in "$@"; do
               done ;;
     selftest) run_step selftest "${bench[@]}" --library emu --model tiny --limit 60 --modes sorted32 --sweep \
                 --sweep-sentences 24 --sweep-batch 16 --no-torch --profile --out "$OUT/selftest.json" ;;
-    *) say "unknown step $step (test, quick, bench, sweep, sanitize, selftest)"; status=2 ;;
+    *) say "unknown step $step (test, quick, bench, bench16, sweep, sanitize, selftest)"; status=2 ;;
   esac
 done
 say "done: exit $status"
