@@ -2,12 +2,10 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './cli/commands.ts';
+import { withGlobalOptions } from './cli/global-options.ts';
 import { UserError } from './errors.ts';
 
-const cli = yargs(hideBin(process.argv))
-  .scriptName('bellm-bench')
-  .option('data-dir', { type: 'string', default: 'data', describe: 'folder holding the SentEval task files (see `bellm-bench data fetch`)', global: true })
-  .option('quiet', { type: 'boolean', default: false, describe: 'no progress bars', global: true })
+const cli = withGlobalOptions(yargs(hideBin(process.argv)).scriptName('bellm-bench'))
   .strict()
   .demandCommand(1, 'name a command: see --help')
   .recommendCommands()

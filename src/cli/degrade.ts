@@ -5,12 +5,12 @@ import { formatStsTable } from '../eval/table.ts';
 import { runDegrade } from '../experiments/degrade.ts';
 import { parseLayers, parseShard, shardLayers, type SweepMode } from '../experiments/layers.ts';
 import { info } from '../experiments/progress.ts';
-import { openEmbedder } from '../experiments/setup.ts';
+import type { DegradeResults } from '../experiments/results.ts';
 import { loadTasks } from '../experiments/sts.ts';
 import { TASK_ORDER } from '../tasks/registry.ts';
-import { batchTokensFrom, settingsFrom, withModelOptions, type ModelArgs } from './model-options.ts';
+import { batchTokensFrom, openModel, settingsFrom, withModelOptions, type ModelArgs, type OpenedModel } from './model-options.ts';
 
-interface DegradeArgs extends ModelArgs {
+export interface DegradeArgs extends ModelArgs {
   layers?: string;
   mode: SweepMode;
   tasks: string[];
@@ -29,12 +29,27 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
     .option('shard', { type: 'string', describe: 'i/n: run every n-th k starting at the i-th (join with `bellm-bench merge`)' })
     .option('out', { type: 'string', describe: 'results file; an existing one is resumed (default reports/degrade-<label>.json)' })
     .option('label', { type: 'string', describe: 'configuration name in tables and figures' }) as never,
-  handler: (a) => {
+  handler: async (a) => {
+    const { results: r, out } = await executeDegrade(a);
+    const rows = r.rows.map((row) => ({ label: `k=${row.k}`, scores: Object.fromEntries(row.tasks.map((t) => [t.label, t.main])) }));
+    process.stdout.write(`${formatStsTable(rows, 'text', a.mode === 'truncate' ? 'layers' : 'causal')}\n`);
+    const tp = r.turningPoint;
+    if (tp.largestDrop) process.stdout.write(`turning point (largest one-step drop of Avg): after k=${tp.largestDrop.k} (-${tp.largestDrop.drop.toFixed(2)})\n`);
+    if (tp.changePoint) process.stdout.write(`change point (two-line least squares): k=${tp.changePoint.k}\n`);
+    info(a.quiet, `layer passes: ${r.work.layerPasses} (independent runs: ${r.work.naiveLayerPasses}); results: ${out}`);
+  },
+};
+
+/**
+ * The `degrade` command for parsed arguments: sweep (resuming `--out`), write the results file, return
+ * it. `opened` hands in a model that is already open (an experiment grid opens each model once).
+ */
+export async function executeDegrade(a: DegradeArgs, opened?: OpenedModel): Promise<{ results: DegradeResults; out: string }> {
     const tasks = a.tasks.flatMap((t) => t.split(',')).filter(Boolean);
     const settings = settingsFrom(a);
     const shard = a.shard ? parseShard(a.shard) : null;
     const loaded = loadTasks(tasks, a['data-dir']);
-    const { embedder, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
+    const { embedder, batchTokens } = opened ?? await openModel(a);
     const L = embedder.decoder.numLayers;
     const all = parseLayers(a.layers ?? (a.mode === 'truncate' ? `1..${L}` : `0..${L}`), L, a.mode);
     const layers = shardLayers(all, shard);
@@ -45,11 +60,5 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
       tasks: loaded, dataDir: a['data-dir'], settings, mode: a.mode, layers, allLayers: all, shard, out,
       cacheDir: a['cache-dir'], batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), label, quiet: a.quiet,
     });
-    const rows = r.rows.map((row) => ({ label: `k=${row.k}`, scores: Object.fromEntries(row.tasks.map((t) => [t.label, t.main])) }));
-    process.stdout.write(`${formatStsTable(rows, 'text', a.mode === 'truncate' ? 'layers' : 'causal')}\n`);
-    const tp = r.turningPoint;
-    if (tp.largestDrop) process.stdout.write(`turning point (largest one-step drop of Avg): after k=${tp.largestDrop.k} (-${tp.largestDrop.drop.toFixed(2)})\n`);
-    if (tp.changePoint) process.stdout.write(`change point (two-line least squares): k=${tp.changePoint.k}\n`);
-    info(a.quiet, `layer passes: ${r.work.layerPasses} (independent runs: ${r.work.naiveLayerPasses}); results: ${out}`);
-  },
-};
+    return { results: r, out };
+}

@@ -2,6 +2,7 @@
 import type { Argv } from 'yargs';
 import { POOLINGS, type Pooling } from '../backend/ops.ts';
 import { UserError } from '../errors.ts';
+import { openEmbedder } from '../experiments/setup.ts';
 import { resolveSettings, type EmbedSettings, type PreprocessName } from '../model/presets.ts';
 
 export interface ModelArgs {
@@ -47,6 +48,18 @@ export function settingsFrom(a: ModelArgs): EmbedSettings & { preset: string } {
     ...(a['max-length'] !== undefined ? { maxLength: a['max-length'] } : {}),
     ...(a['billm-mask-compat'] !== undefined ? { mask: a['billm-mask-compat'] ? 'billm' : 'correct' } : {}),
   });
+}
+
+/** A model opened from the arguments: the embedder, its load time and the backend's batch size. */
+export type OpenedModel = Awaited<ReturnType<typeof openEmbedder>>;
+
+/**
+ * The one place arguments become an open model: `sts`, `degrade` and the cells of an experiment grid
+ * (which opens a model once and hands it to every cell that shares it) all come here. An option that
+ * changes how the model is loaded goes into this call.
+ */
+export async function openModel(a: ModelArgs): Promise<OpenedModel> {
+  return openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
 }
 
 /** `--billm-start-index k` validated against the model depth; -1 or absent = all causal (BiLLM's -1). */

@@ -5,12 +5,13 @@ import { UserError } from '../errors.ts';
 import { formatStsTable } from '../eval/table.ts';
 import { writeAtomic } from '../experiments/degrade.ts';
 import { info } from '../experiments/progress.ts';
-import { openEmbedder } from '../experiments/setup.ts';
+import type { StsResults } from '../experiments/results.ts';
 import { loadTasks, runSts } from '../experiments/sts.ts';
+import type { Embedder } from '../model/embedder.ts';
 import { TASK_ORDER } from '../tasks/registry.ts';
-import { batchTokensFrom, nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
+import { batchTokensFrom, nLayersFrom, openModel, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs, type OpenedModel } from './model-options.ts';
 
-interface StsArgs extends ModelArgs {
+export interface StsArgs extends ModelArgs {
   tasks: string[];
   'billm-start-index'?: number;
   'n-layers'?: number;
@@ -40,10 +41,26 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     .option('pivot-prompt', { type: 'boolean', default: true, describe: "the prompt's tokens take part in pivot-spearman (--no-pivot-prompt: only the sentence's tokens)" })
     .option('group-size', { type: 'number', default: 100, describe: 'pairs per group for group-spearman' }) as never,
   handler: async (a) => {
+    const { results, out, embedder } = await executeSts(a);
+    const scores = Object.fromEntries(results.tasks.map((r) => [r.label, r.main]));
+    process.stdout.write(`${formatStsTable([{ label: results.label, scores }], 'text')}\n`);
+    if (a['compare-paper']) {
+      const { formatPaperComparison } = await import('../report/paper.ts');
+      process.stdout.write(`\n${formatPaperComparison(results.table)}\n`);
+    }
+    info(a.quiet, `${results.timings.sentences} sentences in ${results.timings.embedSeconds.toFixed(1)} s (${results.timings.sentencesPerSecond.toFixed(1)}/s) on ${embedder.backend.name}; results: ${out}`);
+  },
+};
+
+/**
+ * The `sts` command for parsed arguments: score, write the results file, return it. `opened` hands in a
+ * model that is already open (an experiment grid opens each model once for all its cells).
+ */
+export async function executeSts(a: StsArgs, opened?: OpenedModel): Promise<{ results: StsResults; out: string; embedder: Embedder }> {
     const tasks = a.tasks.flatMap((t) => t.split(',')).filter(Boolean);
     const settings = settingsFrom(a);
     const loaded = loadTasks(tasks, a['data-dir']);
-    const { embedder, loadSeconds, batchTokens } = openEmbedder({ model: a.model, lora: a.lora, device: a.device, quiet: a.quiet });
+    const { embedder, loadSeconds, batchTokens } = opened ?? await openModel(a);
     const L = embedder.decoder.numLayers;
     const pl = a['pivot-layer'];
     if (pl !== 'final' && !(/^\d+$/.test(pl) && Number(pl) <= L)) throw new UserError(`--pivot-layer ${pl}: 'final' or an integer 0..${L}`);
@@ -58,12 +75,5 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     const out = a.out ?? join('reports', `sts-${results.label.replace(/[^\w.+-]+/g, '_')}.json`);
     mkdirSync(dirname(out), { recursive: true });
     writeAtomic(out, results);
-    const scores = Object.fromEntries(results.tasks.map((r) => [r.label, r.main]));
-    process.stdout.write(`${formatStsTable([{ label: results.label, scores }], 'text')}\n`);
-    if (a['compare-paper']) {
-      const { formatPaperComparison } = await import('../report/paper.ts');
-      process.stdout.write(`\n${formatPaperComparison(results.table)}\n`);
-    }
-    info(a.quiet, `${results.timings.sentences} sentences in ${results.timings.embedSeconds.toFixed(1)} s (${results.timings.sentencesPerSecond.toFixed(1)}/s) on ${embedder.backend.name}; results: ${out}`);
-  },
-};
+    return { results, out, embedder };
+}

@@ -139,8 +139,16 @@ const asLoaded = (r: Results | LoadedResults, i: number): LoadedResults =>
  * figures/<id>.png|svg, as chosen by `formats`. Callable by `sts` and `degrade` with in-memory results.
  */
 export async function writeReport(results: readonly (Results | LoadedResults)[], outDir: string, opts: ReportOptions = {}): Promise<WrittenReport> {
+  return writeBuiltReport(buildReport(results.map(asLoaded), opts), outDir, opts);
+}
+
+/**
+ * Writes a built report in every chosen format. The one writer of reports: `report` and the grid
+ * report of `bellm-bench run` (src/report/grid.ts) both come here, so a new output format added here
+ * (LaTeX tables, issue 17) covers both.
+ */
+export async function writeBuiltReport(report: Report, outDir: string, opts: ReportOptions = {}): Promise<WrittenReport> {
   const formats = new Set(opts.formats ?? FORMATS);
-  const report = buildReport(results.map(asLoaded), opts);
   const files: string[] = [];
   const put = (rel: string, data: string | Buffer) => {
     const path = join(outDir, rel);
