@@ -9,8 +9,12 @@ import { degradeCommand } from './degrade.ts';
 import { mergeCommand } from './merge.ts';
 import { reportCommand } from './report.ts';
 import { presetsCommand } from './presets.ts';
+import { runCommand } from './run.ts';
+import { slurmCommand } from './slurm.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
   tasksCommand, dataCommand, scoreCommand, embedCommand, stsCommand, degradeCommand, mergeCommand, reportCommand, presetsCommand,
+  // experiment grids (issue 16)
+  runCommand, slurmCommand,
 ];
