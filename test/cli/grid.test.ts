@@ -3,7 +3,7 @@
 // merge refusing another experiment's outputs.
 import test from 'ava';
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -62,6 +62,7 @@ let baseStdout = '';
 test.before(async () => {
   baseStdout = (await bb(['run', baseFile, '--out', baseDir, '--quiet'])).stdout;
 });
+test.after.always(() => rmSync(root, { recursive: true, force: true }));
 
 test.serial('run: every cell through the command\'s own code, the grid report with baseline deltas and CIs', async (t) => {
   const done = cells(baseDir);
