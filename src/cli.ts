@@ -2,14 +2,12 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './cli/commands.ts';
+import { withGlobalOptions } from './cli/global-options.ts';
 import { UserError } from './errors.ts';
 import { optionGuards } from './cli/guards.ts';
 
 const args = hideBin(process.argv);
-const cli = yargs(args)
-  .scriptName('bellm-bench')
-  .option('data-dir', { type: 'string', default: 'data', describe: 'folder holding the SentEval task files (see `bellm-bench data fetch`)', global: true })
-  .option('quiet', { type: 'boolean', default: false, describe: 'no progress bars', global: true })
+const cli = withGlobalOptions(yargs(args).scriptName('bellm-bench'))
   .strict()
   .middleware(optionGuards(args))
   .demandCommand(1, 'name a command: see --help')

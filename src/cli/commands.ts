@@ -11,9 +11,13 @@ import { reportCommand } from './report.ts';
 import { presetsCommand } from './presets.ts';
 import { explainCommand } from './explain.ts';
 import { pairsCommand } from './pairs.ts';
+import { runCommand } from './run.ts';
+import { slurmCommand } from './slurm.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const commands: CommandModule<any, any>[] = [
   tasksCommand, dataCommand, pairsCommand, scoreCommand, embedCommand, stsCommand, degradeCommand, mergeCommand, reportCommand, presetsCommand,
   explainCommand,
+  // experiment grids (issue 16)
+  runCommand, slurmCommand,
 ];

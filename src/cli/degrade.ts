@@ -6,17 +6,19 @@ import { formatStsTable } from '../eval/table.ts';
 import { degradeRunSettings, runDegrade } from '../experiments/degrade.ts';
 import { parseLayers, parseShard, shardLayers, type SweepMode } from '../experiments/layers.ts';
 import { info } from '../experiments/progress.ts';
-import { openResolved, resolveModel } from './open-model.ts';
+import { openedFor, resolveModel, type OpenedModel, type ResolvedModel } from './open-model.ts';
 import { loadTasks, modelName } from '../experiments/sts.ts';
 import { degradeDefaultPath } from '../experiments/names.ts';
 import { precisionOf } from '../experiments/setup.ts';
 import { chosenTurningPoint, DEFAULT_TURNING_POINT, TURNING_POINT_METHODS, type TurningPointMethod } from '../experiments/turning-point.ts';
+import type { DegradeResults } from '../experiments/results.ts';
+import type { EmbedSettings } from '../model/presets.ts';
 import { TASK_SPECS } from '../tasks/registry.ts';
-import { defaultTaskNames, parseSplit } from '../tasks/split.ts';
+import { defaultTaskNames, parseSplit, type Split } from '../tasks/split.ts';
 import { batchTokensFrom, settingsFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 import { checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, taskNames } from './guards.ts';
 
-interface DegradeArgs extends ModelArgs {
+export interface DegradeArgs extends ModelArgs {
   layers?: string;
   mode: SweepMode;
   tasks?: string[];
@@ -42,37 +44,7 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
     .option('out', { type: 'string', describe: 'results file; an existing one of the same sweep is resumed (default reports/degrade-<model>[+adapter]+<mode>-<hash of the settings>.json)' })
     .option('label', { type: 'string', describe: 'configuration name in tables and figures' }) as never,
   handler: async (a) => {
-    // Everything that can be checked without the weights is checked before they load.
-    checkDataDir(a['data-dir']);
-    const split = parseSplit(a.split);
-    const tasks = a.tasks ? taskNames(a.tasks) : defaultTaskNames(TASK_SPECS, split);
-    if (!a.tasks && split !== 'test') info(a.quiet, `--split ${split}: STS12-16 have no ${split} split; scoring ${tasks.join(', ')}`);
-    const settings = settingsFrom(a);
-    if (settings.mask === 'billm') throw new UserError('degrade does not support --billm-mask-compat (results would depend on batch composition)');
-    const shard = a.shard ? parseShard(a.shard) : null;
-    const model = await resolveModel(a, settings.mask);
-    const config = preflightModel({ ...a, model: model.modelDir }, settings);
-    const L = config.num_hidden_layers;
-    const all = parseLayers(a.layers ?? (a.mode === 'truncate' ? `1..${L}` : `0..${L}`), L, a.mode);
-    const layers = shardLayers(all, shard);
-    if (a.out !== undefined) checkOutputFile(a.out, '--out');
-    else checkWritableFolder('reports', '--out (default reports/)');
-    const loaded = loadTasks(tasks, a['data-dir'], split);
-    const { embedder, batchTokens } = openResolved(model, a);
-    const label = a.label ?? `${modelName(embedder.model)}${embedder.model.lora ? '+lora' : ''}+${a.mode}`;
-    // The default name hashes the device kind and the weight type too, so it is known once the backend is chosen.
-    const out = a.out ?? degradeDefaultPath({
-      model: model.modelRef, adapter: model.loraRef, backend: embedder.backend.name, tasks: loaded.map((t) => t.spec.name), split,
-      // the settings as given and as the file records them: whatever either gains later is covered
-      settings: { ...settings, ...degradeRunSettings(settings), ...precisionOf(embedder) }, mode: a.mode, layers: all, shard,
-    });
-    if (a.out === undefined) checkOutputFile(out, '--out');
-    if (a.overwrite && existsSync(out)) info(a.quiet, `--overwrite: starting ${out} over`);
-    mkdirSync(dirname(out), { recursive: true });
-    const r = runDegrade(embedder, {
-      tasks: loaded, dataDir: a['data-dir'], settings, mode: a.mode, layers, allLayers: all, shard, out,
-      cacheDir: a.cache ? a['cache-dir'] : null, batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), label, quiet: a.quiet, fresh: a.overwrite,
-    });
+    const { results: r, out } = await executeDegrade(a);
     const rows = r.rows.map((row) => ({ label: `k=${row.k}`, scores: Object.fromEntries(row.tasks.map((t) => [t.label, t.main])) }));
     process.stdout.write(`${formatStsTable(rows, 'text', a.mode === 'truncate' ? 'layers' : 'causal')}\n`);
     const tp = r.turningPoint;
@@ -83,3 +55,64 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
     info(a.quiet, `layer passes: ${r.work.layerPasses} (independent runs: ${r.work.naiveLayerPasses}); results: ${out}`);
   },
 };
+
+/** What `degrade` resolves and checks before the weights load (the sweep's identity follows from it). */
+export interface PreparedDegrade {
+  split: Split;
+  tasks: string[];
+  settings: EmbedSettings & { preset: string };
+  shard: { index: number; count: number } | null;
+  model: ResolvedModel;
+  /** Every k of the whole sweep, and this shard's. */
+  all: number[];
+  layers: number[];
+}
+
+/**
+ * Everything that can be checked without the weights, before they load (`offline`: Hub ids from the
+ * hub cache only). Writes nothing but the cache folder.
+ */
+export async function prepareDegrade(a: DegradeArgs, o: { offline?: boolean } = {}): Promise<PreparedDegrade> {
+  checkDataDir(a['data-dir']);
+  const split = parseSplit(a.split);
+  const tasks = a.tasks ? taskNames(a.tasks) : defaultTaskNames(TASK_SPECS, split);
+  if (!a.tasks && split !== 'test') info(a.quiet, `--split ${split}: STS12-16 have no ${split} split; scoring ${tasks.join(', ')}`);
+  const settings = settingsFrom(a);
+  if (settings.mask === 'billm') throw new UserError('degrade does not support --billm-mask-compat (results would depend on batch composition)');
+  const shard = a.shard ? parseShard(a.shard) : null;
+  const model = await resolveModel(a, settings.mask, o);
+  const config = preflightModel({ ...a, model: model.modelDir }, settings);
+  const L = config.num_hidden_layers;
+  const all = parseLayers(a.layers ?? (a.mode === 'truncate' ? `1..${L}` : `0..${L}`), L, a.mode);
+  const layers = shardLayers(all, shard);
+  return { split, tasks, settings, shard, model, all, layers };
+}
+
+/**
+ * The `degrade` command for parsed arguments: every check, the sweep (resuming its results file), the
+ * file written; printing is the caller's. `opened` hands in a model that is already open (an experiment
+ * grid opens each model once).
+ */
+export async function executeDegrade(a: DegradeArgs, opened?: OpenedModel): Promise<{ results: DegradeResults; out: string }> {
+  // Everything that can be checked without the weights is checked before they load.
+  const { split, tasks, settings, shard, model, all, layers } = await prepareDegrade(a);
+  if (a.out !== undefined) checkOutputFile(a.out, '--out');
+  else checkWritableFolder('reports', '--out (default reports/)');
+  const loaded = loadTasks(tasks, a['data-dir'], split);
+  const { embedder, batchTokens } = openedFor(model, a, opened);
+  const label = a.label ?? `${modelName(embedder.model)}${embedder.model.lora ? '+lora' : ''}+${a.mode}`;
+  // The default name hashes the device kind and the weight type too, so it is known once the backend is chosen.
+  const out = a.out ?? degradeDefaultPath({
+    model: model.modelRef, adapter: model.loraRef, backend: embedder.backend.name, tasks: loaded.map((t) => t.spec.name), split,
+    // the settings as given and as the file records them: whatever either gains later is covered
+    settings: { ...settings, ...degradeRunSettings(settings), ...precisionOf(embedder) }, mode: a.mode, layers: all, shard,
+  });
+  if (a.out === undefined) checkOutputFile(out, '--out');
+  if (a.overwrite && existsSync(out)) info(a.quiet, `--overwrite: starting ${out} over`);
+  mkdirSync(dirname(out), { recursive: true });
+  const results = runDegrade(embedder, {
+    tasks: loaded, dataDir: a['data-dir'], settings, mode: a.mode, layers, allLayers: all, shard, out,
+    cacheDir: a.cache ? a['cache-dir'] : null, batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), label, quiet: a.quiet, fresh: a.overwrite,
+  });
+  return { results, out };
+}

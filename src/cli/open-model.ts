@@ -41,6 +41,11 @@ function checkCompatPadding(modelDir: string, mask: string): void {
   }
 }
 
+/** The --dtype a run loads with: the flag, else what the preset(s) fix, else auto. */
+export function dtypeOf(a: Pick<ModelArgs, 'dtype' | 'preset'>): DtypeOption {
+  return parseDtype(a.dtype ?? presetDtype(a.preset));
+}
+
 /** The --dtype the preset(s) fix (`sts --preset a,b,c` loads one model: they must agree), else auto. */
 function presetDtype(presets: string): string {
   const names = presets.split(',').map((x) => x.trim()).filter(Boolean);
@@ -65,13 +70,15 @@ export interface ResolvedModel {
  * Step one of opening a model, before any long work: Hub ids resolved (a download, if one is needed,
  * happens here), --dtype from the flag or the preset, and the compat-padding check.
  */
-export async function resolveModel(a: ModelArgs, mask = 'correct'): Promise<ResolvedModel> {
+export async function resolveModel(a: ModelArgs, mask = 'correct', o: { offline?: boolean } = {}): Promise<ResolvedModel> {
   if (a['lora-revision'] !== undefined && a.lora === undefined) throw new UserError('--lora-revision needs --lora');
-  const dtype = parseDtype(a.dtype ?? presetDtype(a.preset));
+  const dtype = dtypeOf(a);
   const log = (m: string): void => info(a.quiet, m);
   const progress = downloadProgress(a.quiet);
-  const model = await resolveSource(a.model, { kind: 'model', flag: '--model', revision: a.revision, progress, log });
-  const lora = a.lora ? await resolveSource(a.lora, { kind: 'adapter', flag: '--lora', revision: a['lora-revision'], progress, log }) : null;
+  // offline: the hub cache only (an experiment grid checking finished cells never downloads)
+  const env = o.offline ? { ...process.env, HF_HUB_OFFLINE: '1' } : undefined;
+  const model = await resolveSource(a.model, { kind: 'model', flag: '--model', revision: a.revision, progress, log, ...(env ? { env } : {}) });
+  const lora = a.lora ? await resolveSource(a.lora, { kind: 'adapter', flag: '--lora', revision: a['lora-revision'], progress, log, ...(env ? { env } : {}) }) : null;
   checkCompatPadding(model.dir, mask);
   const hub = model.hub || lora?.hub ? { model: model.hub, adapter: lora?.hub ?? null } : undefined;
   const ref = (given: string, h: { id: string; commit: string } | null) => (h ? `${h.id}@${h.commit}` : given);
@@ -79,6 +86,33 @@ export async function resolveModel(a: ModelArgs, mask = 'correct'): Promise<Reso
     modelDir: model.dir, ...(lora ? { loraDir: lora.dir, loraRef: ref(a.lora!, lora.hub) } : {}), ...(hub ? { hub } : {}),
     dtype, modelRef: ref(a.model, model.hub),
   };
+}
+
+/** A model kept open across runs (an experiment grid opens it once for every cell that shares it). */
+export interface OpenedModel {
+  resolved: ResolvedModel;
+  embedder: Embedder;
+  loadSeconds: number;
+  batchTokens: number;
+}
+
+/** Both steps at once. */
+export async function openModel(a: ModelArgs, mask = 'correct'): Promise<OpenedModel> {
+  const resolved = await resolveModel(a, mask);
+  return { resolved, ...openResolved(resolved, a) };
+}
+
+/**
+ * The open model for a run that resolved `r`, or `openResolved` when none is handed in. A model opened
+ * for other folders or another --dtype is a grouping bug, never silently used.
+ */
+export function openedFor(r: ResolvedModel, a: ModelArgs, opened?: OpenedModel): { embedder: Embedder; loadSeconds: number; batchTokens: number } {
+  if (!opened) return openResolved(r, a);
+  const o = opened.resolved;
+  if (path.resolve(o.modelDir) !== path.resolve(r.modelDir) || (o.loraDir ? path.resolve(o.loraDir) : null) !== (r.loraDir ? path.resolve(r.loraDir) : null) || o.dtype !== r.dtype) {
+    throw new Error(`internal: a model opened as ${o.modelDir} (${o.loraDir ?? 'no adapter'}, ${o.dtype}) was handed to a run of ${r.modelDir} (${r.loraDir ?? 'no adapter'}, ${r.dtype})`);
+  }
+  return opened;
 }
 
 /** Step two: the weights, tokenizer and backend of a resolved model. */

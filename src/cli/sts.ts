@@ -9,13 +9,15 @@ import { shortHash } from '../experiments/identity.ts';
 import { checkExplicitOut, stsDefaultPath } from '../experiments/names.ts';
 import { defaultLabel, loadTasks, runSts } from '../experiments/sts.ts';
 import type { StsResults } from '../experiments/results.ts';
+import type { Embedder } from '../model/embedder.ts';
+import type { EmbedSettings } from '../model/presets.ts';
 import { TASK_SPECS } from '../tasks/registry.ts';
-import { defaultTaskNames, parseSplit } from '../tasks/split.ts';
+import { defaultTaskNames, parseSplit, type Split } from '../tasks/split.ts';
 import { batchSizeFrom, batchTokensFrom, nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 import { checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, taskNames } from './guards.ts';
-import { openResolved, resolveModel } from './open-model.ts';
+import { openedFor, resolveModel, type OpenedModel, type ResolvedModel } from './open-model.ts';
 
-interface StsArgs extends ModelArgs {
+export interface StsArgs extends ModelArgs {
   tasks?: string[];
   split: string;
   overwrite: boolean;
@@ -64,64 +66,8 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     .option('bootstrap', { type: 'number', default: 1000, describe: 'with several presets: paired-bootstrap resamples of each against the first' })
     .option('seed', { type: 'number', default: 1, describe: 'with several presets: bootstrap PRNG seed' }) as never,
   handler: async (a) => {
-    // Everything that can be checked without the weights is checked before they load.
-    checkDataDir(a['data-dir']);
-    const split = parseSplit(a.split);
-    const tasks = a.tasks ? taskNames(a.tasks) : defaultTaskNames(TASK_SPECS, split);
-    if (!a.tasks && split !== 'test') info(a.quiet, `--split ${split}: STS12-16 have no ${split} split; scoring ${tasks.join(', ')}`);
-    const presets = presetList(a.preset);
-    const allSettings = presets.map((p) => settingsFrom(a, p));
-    const multi = presets.length > 1;
-    if (multi) {
-      if (a.out?.endsWith('.json')) throw new UserError(`--out ${a.out}: with several presets --out names a folder (one results file per preset, plus the comparison)`);
-      if (!(Number.isInteger(a.bootstrap) && a.bootstrap >= 1)) throw new UserError(`--bootstrap ${a.bootstrap}: give a positive number of resamples`);
-      if (!Number.isInteger(a.seed)) throw new UserError(`--seed ${a.seed} is not an integer`);
-    }
-    const model = await resolveModel(a, allSettings.some((s) => s.mask === 'billm') ? 'billm' : 'correct');
-    let L = 0;
-    for (const s of allSettings) L = preflightModel({ ...a, model: model.modelDir }, s).num_hidden_layers;
-    const ks = presets.map((p) => startIndexFrom(a['billm-start-index'], L, p));
-    const nLayers = nLayersFrom(a['n-layers'], L);
-    const pl = a['pivot-layer'];
-    if (pl !== 'final' && !(/^\d+$/.test(pl) && Number(pl) <= L)) throw new UserError(`--pivot-layer ${pl}: 'final' or an integer 0..${L}`);
-    const groupSize = positiveInt('group-size', a['group-size']);
-    const batchSizes = allSettings.map((s, i) => batchSizeFrom(a['batch-size'], s.mask, (l) => info(a.quiet, l), presets[i]));
-    // With one preset --out is the results file; with several it is the folder of their files.
-    const outDir = multi ? a.out ?? 'reports' : 'reports';
-    if (a.out !== undefined && !multi) {
-      checkOutputFile(a.out, '--out');
-      checkExplicitOut(a.out, a.overwrite);
-    } else {
-      checkWritableFolder(outDir, a.out !== undefined ? '--out' : '--out (default reports/)');
-    }
-    const loaded = loadTasks(tasks, a['data-dir'], split);
-    const { embedder, loadSeconds, batchTokens } = openResolved(model, a);
-    const statsOptions = a['sentence-stats'] ? { pivot: { layer: pl, bos: a['pivot-bos'], prompt: a['pivot-prompt'] }, groupSize } : false;
-    const runs: StsResults[] = [];
-    for (const [i, preset] of presets.entries()) {
-      const k = ks[i];
-      const settings = allSettings[i];
-      if (multi) info(a.quiet, `preset ${preset} (${i + 1} of ${presets.length})`);
-      const results = runSts(embedder, {
-        pivot: { layer: pl === 'final' ? 'final' : Number(pl), includeBos: a['pivot-bos'], excludePrompt: !a['pivot-prompt'] },
-        tasks: loaded, dataDir: a['data-dir'], settings, billmStartIndex: k, nLayers,
-        cacheDir: a.cache ? a['cache-dir'] : null,
-        batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), batchSize: batchSizes[i],
-        label: multi ? (a.label ? `${a.label}+${preset}` : defaultLabel(embedder, k, preset)) : a.label,
-        sentenceStats: a['sentence-stats'], groupSize, quiet: a.quiet, loadSeconds,
-      });
-      const out = !multi && a.out !== undefined ? a.out : stsDefaultPath(results, {
-        model: model.modelRef, adapter: model.loraRef, backend: embedder.backend.name, resolved: settings, dir: outDir, tag: multi ? preset : undefined,
-        extra: { sentenceStats: statsOptions, batchSize: settings.mask === 'billm' ? batchSizes[i] : undefined },
-      });
-      if ((multi || a.out === undefined) && existsSync(out)) info(a.quiet, `replacing ${out}: an earlier run with the same model, adapter, tasks, split and settings`);
-      mkdirSync(dirname(out), { recursive: true });
-      writeAtomic(out, results);
-      runs.push(results);
-      const tm = results.timings;
-      const rate = tm.sentencesPerSecond === null ? 'all from the cache' : `${tm.cached ? `${tm.cached} from the cache, ` : ''}${tm.sentences - (tm.cached ?? 0)} embedded at ${tm.sentencesPerSecond.toFixed(1)}/s`;
-      info(a.quiet, `${tm.sentences} sentences in ${tm.embedSeconds.toFixed(1)} s (${rate}) on ${embedder.backend.name}; results: ${out}`);
-    }
+    const { runs, comparison } = await executeSts(a);
+    const multi = runs.length > 1;
     const rows = runs.map((r) => ({ label: r.label, scores: Object.fromEntries(r.tasks.map((t) => [t.label, t.main])) }));
     process.stdout.write(`${formatStsTable(rows, 'text')}\n`);
     if (a['compare-paper']) {
@@ -131,17 +77,123 @@ export const stsCommand: CommandModule<object, StsArgs> = {
         for (const note of paperConfigNotes(r)) process.stdout.write(`${note}\n`);
       }
     }
-    if (multi) {
-      const { rankRuns, rankedTable } = await import('../report/rank.ts');
-      const { tableToMarkdown } = await import('../report/markdown.ts');
-      const ranked = rankRuns(runs, { resamples: a.bootstrap, seed: a.seed });
-      const md = tableToMarkdown(rankedTable(ranked));
-      // one name per set of runs (their identities): comparing other models or settings never replaces it
-      const base = join(outDir, `compare-${fileSafe(presets.join('+'))}-${shortHash(runs.map((r) => r.identity?.hash ?? r.label))}`);
-      writeAtomic(`${base}.json`, ranked);
-      writeFileSync(`${base}.md`, `${md}\n`);
-      process.stdout.write(`\n${md}\n`);
-      info(a.quiet, `ranked comparison: ${base}.md, ${base}.json`);
+    if (comparison) {
+      process.stdout.write(`\n${comparison.markdown}\n`);
+      info(a.quiet, `ranked comparison: ${comparison.base}.md, ${comparison.base}.json`);
     }
   },
 };
+
+/** What `sts` resolves and checks before the weights load (the run's identity follows from it). */
+export interface PreparedSts {
+  split: Split;
+  tasks: string[];
+  presets: string[];
+  allSettings: (EmbedSettings & { preset: string })[];
+  multi: boolean;
+  model: ResolvedModel;
+  /** The model's depth (config.json). */
+  L: number;
+  /** billmStartIndex of each preset. */
+  ks: (number | null)[];
+  nLayers: number | null;
+  groupSize: number;
+  batchSizes: number[];
+}
+
+/**
+ * Everything that can be checked without the weights, before they load: the data folder, tasks and
+ * split, presets and their settings, the model (Hub ids resolved; `offline`: from the hub cache only),
+ * config.json against the layer and batch options. Writes nothing but the cache folder.
+ */
+export async function prepareSts(a: StsArgs, o: { offline?: boolean } = {}): Promise<PreparedSts> {
+  checkDataDir(a['data-dir']);
+  const split = parseSplit(a.split);
+  const tasks = a.tasks ? taskNames(a.tasks) : defaultTaskNames(TASK_SPECS, split);
+  if (!a.tasks && split !== 'test') info(a.quiet, `--split ${split}: STS12-16 have no ${split} split; scoring ${tasks.join(', ')}`);
+  const presets = presetList(a.preset);
+  const allSettings = presets.map((p) => settingsFrom(a, p));
+  const multi = presets.length > 1;
+  if (multi) {
+    if (a.out?.endsWith('.json')) throw new UserError(`--out ${a.out}: with several presets --out names a folder (one results file per preset, plus the comparison)`);
+    if (!(Number.isInteger(a.bootstrap) && a.bootstrap >= 1)) throw new UserError(`--bootstrap ${a.bootstrap}: give a positive number of resamples`);
+    if (!Number.isInteger(a.seed)) throw new UserError(`--seed ${a.seed} is not an integer`);
+  }
+  const model = await resolveModel(a, allSettings.some((s) => s.mask === 'billm') ? 'billm' : 'correct', o);
+  let L = 0;
+  for (const s of allSettings) L = preflightModel({ ...a, model: model.modelDir }, s).num_hidden_layers;
+  const ks = presets.map((p) => startIndexFrom(a['billm-start-index'], L, p));
+  const nLayers = nLayersFrom(a['n-layers'], L);
+  const pl = a['pivot-layer'];
+  if (pl !== 'final' && !(/^\d+$/.test(pl) && Number(pl) <= L)) throw new UserError(`--pivot-layer ${pl}: 'final' or an integer 0..${L}`);
+  const groupSize = positiveInt('group-size', a['group-size']);
+  const batchSizes = allSettings.map((s, i) => batchSizeFrom(a['batch-size'], s.mask, (l) => info(a.quiet, l), presets[i]));
+  return { split, tasks, presets, allSettings, multi, model, L, ks, nLayers, groupSize, batchSizes };
+}
+
+/** The results of one `sts` call: one per preset, their files, and with several presets the ranked comparison. */
+export interface StsRun {
+  runs: StsResults[];
+  outs: string[];
+  embedder: Embedder;
+  comparison?: { markdown: string; base: string };
+}
+
+/**
+ * The `sts` command for parsed arguments: every check, the runs, the results files (and with several
+ * presets the ranked comparison files); printing is the caller's. `opened` hands in a model that is
+ * already open (an experiment grid opens each model once for all the cells that share it).
+ */
+export async function executeSts(a: StsArgs, opened?: OpenedModel): Promise<StsRun> {
+  // Everything that can be checked without the weights is checked before they load.
+  const { split, tasks, presets, allSettings, multi, model, ks, nLayers, groupSize, batchSizes } = await prepareSts(a);
+  const pl = a['pivot-layer'];
+  // With one preset --out is the results file; with several it is the folder of their files.
+  const outDir = multi ? a.out ?? 'reports' : 'reports';
+  if (a.out !== undefined && !multi) {
+    checkOutputFile(a.out, '--out');
+    checkExplicitOut(a.out, a.overwrite);
+  } else {
+    checkWritableFolder(outDir, a.out !== undefined ? '--out' : '--out (default reports/)');
+  }
+  const loaded = loadTasks(tasks, a['data-dir'], split);
+  const { embedder, loadSeconds, batchTokens } = openedFor(model, a, opened);
+  const statsOptions = a['sentence-stats'] ? { pivot: { layer: pl, bos: a['pivot-bos'], prompt: a['pivot-prompt'] }, groupSize } : false;
+  const runs: StsResults[] = [];
+  const outs: string[] = [];
+  for (const [i, preset] of presets.entries()) {
+    const k = ks[i];
+    const settings = allSettings[i];
+    if (multi) info(a.quiet, `preset ${preset} (${i + 1} of ${presets.length})`);
+    const results = runSts(embedder, {
+      pivot: { layer: pl === 'final' ? 'final' : Number(pl), includeBos: a['pivot-bos'], excludePrompt: !a['pivot-prompt'] },
+      tasks: loaded, dataDir: a['data-dir'], settings, billmStartIndex: k, nLayers,
+      cacheDir: a.cache ? a['cache-dir'] : null,
+      batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), batchSize: batchSizes[i],
+      label: multi ? (a.label ? `${a.label}+${preset}` : defaultLabel(embedder, k, preset)) : a.label,
+      sentenceStats: a['sentence-stats'], groupSize, quiet: a.quiet, loadSeconds,
+    });
+    const out = !multi && a.out !== undefined ? a.out : stsDefaultPath(results, {
+      model: model.modelRef, adapter: model.loraRef, backend: embedder.backend.name, resolved: settings, dir: outDir, tag: multi ? preset : undefined,
+      extra: { sentenceStats: statsOptions, batchSize: settings.mask === 'billm' ? batchSizes[i] : undefined },
+    });
+    if ((multi || a.out === undefined) && existsSync(out)) info(a.quiet, `replacing ${out}: an earlier run with the same model, adapter, tasks, split and settings`);
+    mkdirSync(dirname(out), { recursive: true });
+    writeAtomic(out, results);
+    runs.push(results);
+    outs.push(out);
+    const tm = results.timings;
+    const rate = tm.sentencesPerSecond === null ? 'all from the cache' : `${tm.cached ? `${tm.cached} from the cache, ` : ''}${tm.sentences - (tm.cached ?? 0)} embedded at ${tm.sentencesPerSecond.toFixed(1)}/s`;
+    info(a.quiet, `${tm.sentences} sentences in ${tm.embedSeconds.toFixed(1)} s (${rate}) on ${embedder.backend.name}; results: ${out}`);
+  }
+  if (!multi) return { runs, outs, embedder };
+  const { rankRuns, rankedTable } = await import('../report/rank.ts');
+  const { tableToMarkdown } = await import('../report/markdown.ts');
+  const ranked = rankRuns(runs, { resamples: a.bootstrap, seed: a.seed });
+  const markdown = tableToMarkdown(rankedTable(ranked));
+  // one name per set of runs (their identities): comparing other models or settings never replaces it
+  const base = join(outDir, `compare-${fileSafe(presets.join('+'))}-${shortHash(runs.map((r) => r.identity?.hash ?? r.label))}`);
+  writeAtomic(`${base}.json`, ranked);
+  writeFileSync(`${base}.md`, `${markdown}\n`);
+  return { runs, outs, embedder, comparison: { markdown, base } };
+}

@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import type { Embedder, RunOptions } from '../model/embedder.ts';
 import type { EmbedSettings } from '../model/presets.ts';
 import { allSentences, loadTask, scoredSubsets, type LoadedTask } from '../tasks/load.ts';
-import { getTask, TASK_ORDER } from '../tasks/registry.ts';
+import { getTask, TASK_ORDER, type TaskSpec } from '../tasks/registry.ts';
 import { splitSpec, type Split } from '../tasks/split.ts';
 import { progressBar } from './progress.ts';
 import type { RunSettings, StsResults } from './results.ts';
@@ -54,10 +54,14 @@ export function defaultLabel(e: Embedder, k: number | null, extra = ''): string 
 
 /** The named tasks in table order, scoring `split` (STS12-16 have only test: refused for dev). */
 export function loadTasks(names: readonly string[], dataDir: string, split: Split = 'test'): LoadedTask[] {
+  return taskSpecs(names, split).map((s) => loadTask(s, dataDir));
+}
+
+/** The specs loadTasks loads (table order, `split` applied), without reading any file. */
+export function taskSpecs(names: readonly string[], split: Split = 'test'): TaskSpec[] {
   const specs = [...new Set(names.map((n) => getTask(n)))];
   specs.sort((a, b) => TASK_ORDER.indexOf(a.name) - TASK_ORDER.indexOf(b.name));
-  const chosen = specs.map((s) => splitSpec(s, split)); // refuses before any file is read
-  return chosen.map((s) => loadTask(s, dataDir));
+  return specs.map((s) => splitSpec(s, split)); // refuses before any file is read
 }
 
 /**
@@ -168,12 +172,12 @@ export function throughput(loadSeconds: number, embedSeconds: number, sentences:
 }
 
 /** The split the loaded tasks score ('dev' when any scores dev; loadTasks gives one split to all). */
-export function taskSplit(tasks: readonly LoadedTask[]): Split {
+export function taskSplit(tasks: readonly { spec: TaskSpec }[]): Split {
   return tasks.some((t) => t.spec.scored.includes('dev')) ? 'dev' : 'test';
 }
 
 /** The task list of a run's identity: registry names, with the split when it is not test ('STSBenchmark:dev'). */
-export function identityTasks(tasks: readonly LoadedTask[]): string[] {
+export function identityTasks(tasks: readonly { spec: TaskSpec }[]): string[] {
   const split = taskSplit(tasks);
   return tasks.map((t) => (split === 'test' ? t.spec.name : `${t.spec.name}:${split}`));
 }

@@ -43,6 +43,12 @@ export class Decoder {
     this.numLayers = this.layers.length;
   }
 
+  /** Frees the uploaded weights (GPU memory), so a process can open the next model; the decoder is unusable after. */
+  dispose(): void {
+    for (const w of [this.embed, this.norm, ...this.layers.flatMap((l) => Object.values(l) as WeightHandle[])]) this.backend.freeWeight(w);
+    this.layers.length = 0;
+  }
+
   /** Token embeddings: the residual stream before layer 0, [N, H]. */
   embedTokens(batch: PackedBatch): Act {
     return this.backend.embedding(this.embed, batch.ids);

@@ -173,8 +173,16 @@ const asLoaded = (r: Results | LoadedResults, i: number): LoadedResults =>
  * Callable by `sts` and `degrade` with in-memory results.
  */
 export async function writeReport(results: readonly (Results | LoadedResults)[], outDir: string, opts: ReportOptions = {}): Promise<WrittenReport> {
+  return writeBuiltReport(buildReport(results.map(asLoaded), opts), outDir, opts);
+}
+
+/**
+ * Writes a built report in every chosen format. The one writer of reports: `report` and the grid
+ * report of `bellm-bench run` (src/report/grid.ts) both come here, so a new output format added here
+ * (LaTeX tables, issue 17) covers both.
+ */
+export async function writeBuiltReport(report: Report, outDir: string, opts: ReportOptions = {}): Promise<WrittenReport> {
   const formats = new Set(opts.formats ?? FORMATS);
-  const report = buildReport(results.map(asLoaded), opts);
   const files: string[] = [];
   const put = (rel: string, data: string | Buffer) => {
     const path = join(outDir, rel);
@@ -207,7 +215,7 @@ export async function writeReport(results: readonly (Results | LoadedResults)[],
   if (formats.has('csv')) for (const t of report.tables) put(`tables/${t.id}.csv`, tableToCsv(t));
   if (formats.has('tex')) {
     // every table but the settings (long prompts and paths: provenance, not a paper table)
-    for (const t of report.tables) if (t.id !== 'settings') put(`tables/${t.id}.tex`, tableToLatex(t));
+    for (const t of report.tables) if (t.id !== 'settings' && t.latex !== false) put(`tables/${t.id}.tex`, tableToLatex(t));
     if (report.figures.length) put('figures.tex', figuresToLatex(report.figures));
   }
   if (formats.has('json')) put('report.json', JSON.stringify(reportJson(report, opts, figureFiles), null, 2) + '\n');

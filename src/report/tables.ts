@@ -26,6 +26,8 @@ export interface Table {
   /** Indices of rows that begin a new group (a rule above them in LaTeX: \midrule). */
   rules?: number[];
   settings?: { label: string; settings: RunSettings }[];
+  /** false: not written as LaTeX (provenance tables of paths and settings, not paper tables). */
+  latex?: boolean;
 }
 
 export const SETTINGS_KEYS = ['preset', 'preprocess', 'prompt', 'pooling', 'maxLength', 'mask', 'billmStartIndex', 'nLayers', 'dtype'] as const;

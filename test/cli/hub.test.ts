@@ -2,7 +2,7 @@
 // folder from the fixtures (huggingface_hub's layout), against the same commands on the directories;
 // and the paper preset end to end on the tiny model (its 4 layers need an explicit k).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -81,4 +81,41 @@ test('--preset bellm-paper --compare-paper on the tiny model: compat batches of 
   t.regex(r.stdout, /note: the published run uses NousResearch\/Llama-2-7b-hf; this run's model is tiny-org\/tiny-llama/);
   t.regex(r.stdout, /note: the published run makes layers >= 31 bidirectional; this run 3/);
   t.regex(r.stdout, /note: the published run computed in fp16 on a GPU; this run's activations are fp32 \(CPU\)/);
+});
+
+test('an experiment grid over Hub ids and --dtype: cells resolve from the hub cache, are reused while their identity holds, and rerun when the id\'s main moves to other bytes', async (t) => {
+  // its own hub cache: this test moves refs/main of the adapter
+  const hub = join(tmp, 'grid-hub');
+  cacheFromDir(hub, 'tiny-org/tiny-llama', fixture('tiny-llama'), MODEL_COMMIT);
+  cacheFromDir(hub, 'tiny-org/tiny-lora', fixture('tiny-lora'), LORA_COMMIT);
+  const env = { ...offline, HF_HUB_CACHE: hub };
+  const file = join(tmp, 'hub-grid.yaml');
+  writeFileSync(file, `name: hub-grid\ndata_dir: ${sentevalDir}\ntasks: [STSBenchmark]\ndevice: cpu\nsentence_stats: false\nreport: {bootstrap: 50}\n` +
+    'runs:\n  - model: tiny-org/tiny-llama\n    lora: [null, tiny-org/tiny-lora]\n    dtype: [null, fp32]\n');
+  const out = join(tmp, 'hub-grid');
+  const r1 = await bb(['run', file, '--out', out], env);
+  t.is(r1.code, 0, r1.stderr);
+  const manifest = JSON.parse(readFileSync(join(out, 'experiment.json'), 'utf8')) as { cells: { id: string; label: string }[] };
+  const results = (label: string) => JSON.parse(readFileSync(join(out, 'cells', manifest.cells.find((c) => c.label === label)!.id, 'results.json'), 'utf8'));
+  t.deepEqual(manifest.cells.map((c) => c.label), ['lora=none, dtype=none', 'lora=none, dtype=fp32', 'lora=tiny-lora, dtype=none', 'lora=tiny-lora, dtype=fp32']);
+  const auto = results('lora=tiny-lora, dtype=none'), fp32 = results('lora=tiny-lora, dtype=fp32');
+  t.is(auto.provenance.hub.adapter.commit, LORA_COMMIT);
+  t.is(auto.settings.dtype, 'bf16'); // the bf16 checkpoint held as stored on the CPU
+  t.is(fp32.settings.dtype, 'fp32');
+  t.deepEqual(auto.table, fp32.table); // lossless storage: the same numbers
+  // nothing changed: every cell is reused (without --quiet, to read the summary line)
+  const again = await promisify(execFile)(process.execPath, [join(repoRoot, 'bin/bellm-bench.js'), 'run', file, '--out', out], { cwd: repoRoot, env });
+  t.regex(again.stderr, /^0 jobs run, 4 already done, 0 failed$/m);
+  // main of the adapter moves to a commit with other bytes: only the adapter cells rerun
+  const changed = join(tmp, 'lora-v2');
+  cpSync(fixture('tiny-lora'), changed, { recursive: true });
+  for (const f of readdirSync(changed)) chmodSync(join(changed, f), 0o644);
+  const w = readFileSync(join(changed, 'adapter_model.safetensors'));
+  w[w.length - 4] ^= 1;
+  writeFileSync(join(changed, 'adapter_model.safetensors'), w);
+  cacheFromDir(hub, 'tiny-org/tiny-lora', changed, fakeCommit('tiny-lora@v2'));
+  const r3 = await promisify(execFile)(process.execPath, [join(repoRoot, 'bin/bellm-bench.js'), 'run', file, '--out', out], { cwd: repoRoot, env });
+  t.regex(r3.stderr, /"lora=tiny-lora, dtype=none": its results are stale: the LoRA adapter differ; running it again/);
+  t.regex(r3.stderr, /^2 jobs run, 2 already done, 0 failed$/m);
+  t.is(results('lora=tiny-lora, dtype=none').provenance.hub.adapter.commit, fakeCommit('tiny-lora@v2'));
 });
