@@ -13,10 +13,9 @@ import { precisionOf } from '../experiments/setup.ts';
 import { chosenTurningPoint, DEFAULT_TURNING_POINT, TURNING_POINT_METHODS, type TurningPointMethod } from '../experiments/turning-point.ts';
 import type { DegradeResults } from '../experiments/results.ts';
 import type { EmbedSettings } from '../model/presets.ts';
-import { TASK_SPECS } from '../tasks/registry.ts';
-import { defaultTaskNames, parseSplit, type Split } from '../tasks/split.ts';
+import type { Split } from '../tasks/split.ts';
 import { batchTokensFrom, settingsFrom, withModelOptions, type ModelArgs } from './model-options.ts';
-import { checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, taskNames } from './guards.ts';
+import { checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, splitAndTasks } from './guards.ts';
 
 export interface DegradeArgs extends ModelArgs {
   layers?: string;
@@ -74,9 +73,7 @@ export interface PreparedDegrade {
  */
 export async function prepareDegrade(a: DegradeArgs, o: { offline?: boolean } = {}): Promise<PreparedDegrade> {
   checkDataDir(a['data-dir']);
-  const split = parseSplit(a.split);
-  const tasks = a.tasks ? taskNames(a.tasks) : defaultTaskNames(TASK_SPECS, split);
-  if (!a.tasks && split !== 'test') info(a.quiet, `--split ${split}: STS12-16 have no ${split} split; scoring ${tasks.join(', ')}`);
+  const { split, tasks } = splitAndTasks(a, (l) => info(a.quiet, l));
   const settings = settingsFrom(a);
   if (settings.mask === 'billm') throw new UserError('degrade does not support --billm-mask-compat (results would depend on batch composition)');
   const shard = a.shard ? parseShard(a.shard) : null;

@@ -12,9 +12,7 @@ import { readConfig } from '../model/config.ts';
 import { promptText } from '../model/embedder.ts';
 import type { EmbedSettings } from '../model/presets.ts';
 import { allSentences, type LoadedTask } from '../tasks/load.ts';
-import { TASK_SPECS } from '../tasks/registry.ts';
-import { defaultTaskNames, parseSplit } from '../tasks/split.ts';
-import { taskNames } from './guards.ts';
+import { splitAndTasks } from './guards.ts';
 import { settingsFrom, type ModelArgs } from './model-options.ts';
 
 const UNKNOWN_DEPTH = 32;
@@ -48,8 +46,7 @@ export function estimateCosts(cells: readonly Cell[], file: string): CellCost[] 
   return cells.map((cell): CellCost => {
     const a = cell.args as unknown as ModelArgs & { tasks?: string[]; split: string; layers?: string; mode?: SweepMode; 'n-layers'?: number; 'sentence-stats'?: boolean };
     try {
-      const split = parseSplit(a.split);
-      const names = a.tasks ? taskNames(a.tasks) : defaultTaskNames(TASK_SPECS, split);
+      const { split, tasks: names } = splitAndTasks(a);
       const tk = canonicalJson([a['data-dir'], names, split]);
       let tasks = tasksMemo.get(tk);
       if (!tasks) { tasks = loadTasks(names, a['data-dir'], split); tasksMemo.set(tk, tasks); }

@@ -9,6 +9,8 @@ import { readConfig } from '../model/config.ts';
 import { checkPadToken } from '../model/embedder.ts';
 import type { EmbedSettings } from '../model/presets.ts';
 import type { LlamaConfig } from '../model/types.ts';
+import { TASK_SPECS } from '../tasks/registry.ts';
+import { defaultTaskNames, parseSplit, type Split } from '../tasks/split.ts';
 import { positiveInt } from './model-options.ts';
 
 interface DeclaredOptions {
@@ -113,6 +115,17 @@ export function checkInputFile(file: string, flag: string): void {
 /** `--data-dir`: when it exists it must be a folder (missing task files are reported by the loaders). */
 export function checkDataDir(dir: string): void {
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UserError(`--data-dir ${dir} is not a folder: pass the folder holding STS/ and SICK/`);
+}
+
+/**
+ * `--split` and `--tasks`: the split and the task names a run scores. Without --tasks: all seven for
+ * test, else the tasks that have the split (`say` is told which, since that is fewer than asked for).
+ */
+export function splitAndTasks(a: { split?: string; tasks?: readonly string[] }, say?: (line: string) => void): { split: Split; tasks: string[] } {
+  const split = parseSplit(a.split);
+  const tasks = a.tasks ? taskNames(a.tasks) : defaultTaskNames(TASK_SPECS, split);
+  if (!a.tasks && split !== 'test') say?.(`--split ${split}: STS12-16 have no ${split} split; scoring ${tasks.join(', ')}`);
+  return { split, tasks };
 }
 
 /** Task names from `--tasks` values (space or comma separated); none at all is refused. */

@@ -11,10 +11,9 @@ import { defaultLabel, loadTasks, runSts } from '../experiments/sts.ts';
 import type { StsResults } from '../experiments/results.ts';
 import type { Embedder } from '../model/embedder.ts';
 import type { EmbedSettings } from '../model/presets.ts';
-import { TASK_SPECS } from '../tasks/registry.ts';
-import { defaultTaskNames, parseSplit, type Split } from '../tasks/split.ts';
+import type { Split } from '../tasks/split.ts';
 import { batchSizeFrom, batchTokensFrom, nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
-import { checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, taskNames } from './guards.ts';
+import { checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, splitAndTasks } from './guards.ts';
 import { openedFor, resolveModel, type OpenedModel, type ResolvedModel } from './open-model.ts';
 
 export interface StsArgs extends ModelArgs {
@@ -108,9 +107,7 @@ export interface PreparedSts {
  */
 export async function prepareSts(a: StsArgs, o: { offline?: boolean } = {}): Promise<PreparedSts> {
   checkDataDir(a['data-dir']);
-  const split = parseSplit(a.split);
-  const tasks = a.tasks ? taskNames(a.tasks) : defaultTaskNames(TASK_SPECS, split);
-  if (!a.tasks && split !== 'test') info(a.quiet, `--split ${split}: STS12-16 have no ${split} split; scoring ${tasks.join(', ')}`);
+  const { split, tasks } = splitAndTasks(a, (l) => info(a.quiet, l));
   const presets = presetList(a.preset);
   const allSettings = presets.map((p) => settingsFrom(a, p));
   const multi = presets.length > 1;

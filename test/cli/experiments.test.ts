@@ -1,25 +1,15 @@
 // The model-running commands end to end through the real CLI, on the tiny fixture.
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { PROMPTS } from '../../src/model/presets.ts';
-import { fixture, goldens, repoRoot, sentevalDir } from '../helpers/shared.ts';
+import { fixture, goldens, sentevalDir } from '../helpers/shared.ts';
+import { cliFails, cliOk } from '../helpers/cli.ts';
 import { firstFailure } from '../helpers/tolerance.ts';
 
-const run = promisify(execFile);
-const bb = (args: string[]) => run(process.execPath, [join(repoRoot, 'bin/bellm-bench.js'), '--quiet', ...args], { cwd: repoRoot, maxBuffer: 1 << 26 });
-const fails = async (args: string[]) => {
-  try {
-    await bb(args);
-  } catch (e) {
-    const err = e as { code: number; stderr: string };
-    return { code: err.code, stderr: err.stderr.trim() };
-  }
-  throw new Error(`expected failure: ${args.join(' ')}`);
-};
+const bb = (args: string[]) => cliOk(args);
+const fails = (args: string[]) => cliFails(args);
 
 test('embed: JSONL vectors equal the goldens (last pooling, all causal, max length 64)', async (t) => {
   const g = goldens();

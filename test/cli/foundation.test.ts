@@ -1,25 +1,16 @@
 // The CLI end to end (node bin/bellm-bench.js): tasks, data verify/fetch, score, and their errors.
 // Predictions come straight from the raw files (the gold column) or from the Python reference.
-import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import test from 'ava';
 import { loadTask, scoredSubsets } from '../../src/tasks/load.ts';
-import { repoRoot, sentevalDir } from '../helpers/shared.ts';
+import { sentevalDir } from '../helpers/shared.ts';
+import { cli } from '../helpers/cli.ts';
 import { SENTEVAL_REF } from '../tasks/senteval-expected.ts';
 
-const run = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(repoRoot, 'bin/bellm-bench.js'), ...args], { cwd: repoRoot });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-};
+const run = (...args: string[]) => cli(args, { quiet: false });
 const tmp = mkdtempSync(join(tmpdir(), 'bellm-cli-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
 const write = (name: string, text: string) => { writeFileSync(join(tmp, name), text); return join(tmp, name); };

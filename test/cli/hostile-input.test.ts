@@ -3,28 +3,18 @@
 // command line, before the model is loaded (a model folder holding only config.json proves it: loading
 // it would fail with another message).
 import test, { type ExecutionContext } from 'ava';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { copyDir, readSafetensorsParts, tempDir, writeSafetensorsParts } from '../helpers/damaged.ts';
-import { fixture, repoRoot, sentevalDir } from '../helpers/shared.ts';
+import { fixture, sentevalDir } from '../helpers/shared.ts';
+import { cli } from '../helpers/cli.ts';
 
-const exec = promisify(execFile);
 interface Run { code: number; stdout: string; stderr: string }
 const shared = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'bb-hostile-'));
 test.after.always(() => fs.rmSync(shared, { recursive: true, force: true }));
 
-async function bb(args: string[], timeout = 120_000): Promise<Run> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [path.join(repoRoot, 'bin/bellm-bench.js'), '--quiet', ...args], {
-      cwd: shared, timeout, killSignal: 'SIGKILL', maxBuffer: 1 << 26, env: { ...process.env, BELLM_WEIGHT_HASH_MEMO: path.join(shared, 'memo.jsonl') },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number | null; signal?: string; stdout: string; stderr: string };
-    return { code: err.code ?? -1, stdout: err.stdout, stderr: err.signal ? `killed by ${err.signal} (hang)\n${err.stderr}` : err.stderr };
-  }
+function bb(args: string[], timeout = 120_000): Promise<Run> {
+  return cli(args, { cwd: shared, timeout, env: { BELLM_WEIGHT_HASH_MEMO: path.join(shared, 'memo.jsonl') } });
 }
 
 function oneLine(t: ExecutionContext, r: Run, re: RegExp, what: string): void {

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import { cacheFromDir, fakeCommit, gitBlobSha1, sha256 } from '../helpers/hub.ts';
 import { fixture, goldens, repoRoot, sentevalDir } from '../helpers/shared.ts';
+import { cli } from '../helpers/cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'bb-cli-hub-'));
 test.after.always(() => rmSync(tmp, { recursive: true, force: true }));
@@ -19,15 +20,7 @@ cacheFromDir(cache, 'tiny-org/tiny-llama', fixture('tiny-llama'), MODEL_COMMIT);
 cacheFromDir(cache, 'tiny-org/tiny-lora', fixture('tiny-lora'), LORA_COMMIT);
 const offline = { ...process.env, HF_HUB_CACHE: cache, HF_HUB_OFFLINE: '1', HF_HOME: join(tmp, 'home') };
 
-const bb = async (args: string[], env: NodeJS.ProcessEnv = offline): Promise<{ code: number; stdout: string; stderr: string }> => {
-  try {
-    const r = await promisify(execFile)(process.execPath, [join(repoRoot, 'bin/bellm-bench.js'), '--quiet', ...args], { cwd: repoRoot, env, maxBuffer: 1 << 26 });
-    return { code: 0, ...r };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-};
+const bb = (args: string[], env: NodeJS.ProcessEnv = offline) => cli(args, { env });
 
 test('embed: org/name ids from the hub cache, offline, give the directories\' embeddings exactly', async (t) => {
   const input = join(tmp, 'in.txt');

@@ -1,25 +1,17 @@
 // Paper-ready outputs end to end through the CLI on the tiny fixture: default results names, --overwrite,
 // --split dev, cached-rerun throughput, --batch-size, embed .npy, pairs -> score -> report, the OpenBLAS hint.
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { fixture, repoRoot, sentevalDir } from '../helpers/shared.ts';
+import { fixture, sentevalDir } from '../helpers/shared.ts';
+import { cli } from '../helpers/cli.ts';
 import { SENTEVAL_REF } from '../tasks/senteval-expected.ts';
 
-const run = promisify(execFile);
 interface Out { code: number; stdout: string; stderr: string }
 /** The CLI in `cwd` (default names land in <cwd>/reports); never throws, returns the exit code. */
-async function bb(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Out> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [join(repoRoot, 'bin/bellm-bench.js'), ...args], { cwd, maxBuffer: 1 << 26, env: { ...process.env, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+function bb(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Out> {
+  return cli(args, { cwd, env, quiet: false });
 }
 const tmp = () => mkdtempSync(join(tmpdir(), 'bb-out-'));
 const D = ['--data-dir', sentevalDir];

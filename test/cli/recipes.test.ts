@@ -1,29 +1,19 @@
 // Recipe presets through the real CLI on the tiny fixture: explain, embed --with-tokens, sts with
 // several presets and its ranked comparison, presets' notes, and one-line errors.
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { encodeAll } from '../../src/model/embedder.ts';
 import { resolveSettings } from '../../src/model/presets.ts';
 import { pooledPositions } from '../../src/model/template.ts';
 import { loadTokenizer } from '../../src/model/tokenizer.ts';
 import { bootstrapCompare } from '../../src/report/bootstrap.ts';
-import { fixture, repoRoot, sentevalDir } from '../helpers/shared.ts';
+import { fixture, sentevalDir } from '../helpers/shared.ts';
+import { cliFails, cliOk } from '../helpers/cli.ts';
 
-const run = promisify(execFile);
-const bb = (args: string[]) => run(process.execPath, [join(repoRoot, 'bin/bellm-bench.js'), '--quiet', ...args], { cwd: repoRoot, maxBuffer: 1 << 26 });
-const fails = async (args: string[]) => {
-  try {
-    await bb(args);
-  } catch (e) {
-    const err = e as { code: number; stderr: string };
-    return { code: err.code, stderr: err.stderr.trim() };
-  }
-  throw new Error(`expected failure: ${args.join(' ')}`);
-};
+const bb = (args: string[]) => cliOk(args);
+const fails = (args: string[]) => cliFails(args);
 const m = fixture('tiny-llama');
 const tok = loadTokenizer(m);
 

@@ -2,28 +2,18 @@
 // identity, merge identity, --no-cache), and hostile or mistaken input ends in one line, exit code 2,
 // before the long work starts.
 import test, { type ExecutionContext } from 'ava';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { copyDir, readSafetensorsParts, tempDir, writeSafetensorsParts } from '../helpers/damaged.ts';
-import { fixture, goldens, repoRoot, sentevalDir } from '../helpers/shared.ts';
+import { fixture, goldens, sentevalDir } from '../helpers/shared.ts';
+import { cli } from '../helpers/cli.ts';
 
-const exec = promisify(execFile);
 interface Run { code: number; stdout: string; stderr: string }
 
 /** Runs the CLI with a private weight-hash memo; never throws. */
-async function bb(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [path.join(repoRoot, 'bin/bellm-bench.js'), '--quiet', ...args], {
-      cwd: repoRoot, maxBuffer: 1 << 26, env: { ...process.env, BELLM_WEIGHT_HASH_MEMO: memoFile, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+function bb(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return cli(args, { env: { BELLM_WEIGHT_HASH_MEMO: memoFile, ...env } });
 }
 
 const shared = fs.mkdtempSync(path.join(process.env.TMPDIR ?? '/tmp', 'bb-rel-'));
@@ -138,16 +128,7 @@ test('D2: the default --out of two models whose folders share a name cannot mix 
   const dir = tempDir(t);
   const a = copyDir(M, path.join(dir, 'a', 'llama'));
   const b = retrainedCopy(path.join(dir, 'b'), 'llama');
-  const cwd = { cwd: dir };
-  const run = async (model: string) => {
-    try {
-      const { stdout, stderr } = await exec(process.execPath, [path.join(repoRoot, 'bin/bellm-bench.js'), '--quiet', ...SWEEP, '--model', model, '--no-cache'],
-        { ...cwd, env: { ...process.env, BELLM_WEIGHT_HASH_MEMO: memoFile } });
-      return { code: 0, stdout, stderr };
-    } catch (e) {
-      return e as Run;
-    }
-  };
+  const run = (model: string) => cli([...SWEEP, '--model', model, '--no-cache'], { cwd: dir, env: { BELLM_WEIGHT_HASH_MEMO: memoFile } });
   t.is((await run(a)).code, 0);
   const files = () => fs.readdirSync(path.join(dir, 'reports')).sort();
   const before = files().map((f) => fs.readFileSync(path.join(dir, 'reports', f), 'utf8'));

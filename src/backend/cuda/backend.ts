@@ -18,7 +18,7 @@
 import type { Matrix } from '../ops.ts';
 import type { Act, AttentionShape, Backend, PackedBatch, Pooling, WeightHandle } from '../ops.ts';
 import {
-  CudaUnavailableError, DTYPE, loadCudaLibrary, MASK_CODE, POOL_CODE, probeCuda,
+  CudaUnavailableError, DTYPE, MASK_CODE, POOL_CODE, probeCuda,
   type CudaLib, type DevicePtr, type DTypeCode, type LibraryKind,
 } from './lib.ts';
 
