@@ -16,6 +16,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
+import { isAlive } from '../model/embedding-cache.ts';
 import type { Cell } from './cells.ts';
 import type { Results } from './results.ts';
 import type { Shard } from './shard.ts';
@@ -41,15 +42,6 @@ export function writeFileAtomic(path: string, text: string): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, path);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 const sha256 = (buf: Buffer) => createHash('sha256').update(buf).digest('hex');
@@ -155,7 +147,7 @@ export class GridStore {
       }
       const [host, pidText] = holder.split(' ');
       const pid = Number(pidText);
-      if (host === hostname() && Number.isInteger(pid) && pid > 0 && alive(pid)) {
+      if (host === hostname() && Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
         throw new UserError(`${this.dir}: shard ${shard.index}/${shard.count} is already running (process ${pid}); wait for it, or stop it first`);
       }
       note(`taking over the lock of shard ${shard.index}/${shard.count} left by ${holder || 'an unknown process'} (${host === hostname() ? 'no longer running' : 'another host'})`);

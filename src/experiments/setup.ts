@@ -1,5 +1,4 @@
 // Opening a model for an experiment: weights (+ merged LoRA), tokenizer, backend, provenance.
-import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Backend } from '../backend/ops.ts';
@@ -9,7 +8,7 @@ import { cpuSpeedHint, parseDevice, selectBackend } from '../backend/select.ts';
 import { linearShape } from '../model/checkpoint.ts';
 import { readConfig } from '../model/config.ts';
 import { Embedder } from '../model/embedder.ts';
-import type { HashOptions } from '../model/file-hash.ts';
+import { sha256Stream, type HashOptions } from '../model/file-hash.ts';
 import { loadModel } from '../model/load.ts';
 import { openAdapter } from '../model/lora.ts';
 import { cpuWeightDtype, cudaDtype, type Dtype, type DtypeOption } from '../model/precision.ts';
@@ -116,16 +115,12 @@ export function precisionOf(e: Embedder): { dtype: Dtype; computeDtype: Dtype } 
   return { dtype: e.model.weightDtype ?? 'fp32', computeDtype: 'fp32' };
 }
 
-function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
 /** sha256 of each task file present, by path relative to the data folder. */
 export function dataChecksums(dataDir: string, tasks: readonly TaskSpec[]): Record<string, string> {
   const checksums: Record<string, string> = {};
   for (const f of taskFiles(tasks)) {
     const p = join(dataDir, f);
-    if (existsSync(p)) checksums[f] = sha256File(p);
+    if (existsSync(p)) checksums[f] = sha256Stream(p);
   }
   return checksums;
 }

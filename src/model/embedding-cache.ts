@@ -65,7 +65,8 @@ export interface CacheOptions {
 
 const textHash = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this host is running (a writer that died leaves its segment to be repaired). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

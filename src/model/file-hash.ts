@@ -147,7 +147,17 @@ function compact(memo: string, records: MemoRecord[]): void {
 
 /** sha256 of a file's bytes, read in CHUNK_BYTES pieces. */
 export function sha256Stream(file: string, onProgress?: (done: number, total: number) => void): string {
-  const h = createHash('sha256');
+  return hashStream(file, { onProgress });
+}
+
+/**
+ * A digest of a file read in CHUNK_BYTES pieces (never the whole file in memory): sha256 by default;
+ * `prefix` is hashed first (git's blob hash is sha1 over `blob <size>\0` and the bytes).
+ */
+export function hashStream(file: string, o: { algorithm?: 'sha256' | 'sha1'; prefix?: string; onProgress?: (done: number, total: number) => void } = {}): string {
+  const h = createHash(o.algorithm ?? 'sha256');
+  if (o.prefix !== undefined) h.update(o.prefix);
+  const onProgress = o.onProgress;
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');

@@ -2,10 +2,10 @@
 // Keys: base_model.model.<module>.lora_A.weight [r, in] and .lora_B.weight [out, r]; merged as
 // W += scale * B @ A with scale = lora_alpha / r (lora_alpha / sqrt(r) with use_rslora), per-module
 // r / alpha from rank_pattern / alpha_pattern (PEFT's get_pattern_key rule).
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.ts';
+import { sha256Stream } from './file-hash.ts';
 import { LINEAR_MODULES, linearPath, linearShape, type LinearModule } from './checkpoint.ts';
 import { fmtShape, SafetensorsFile, type TensorSource } from './safetensors.ts';
 import { TorchBinFile } from './torch-bin.ts';
@@ -263,25 +263,13 @@ export function mergeLora(w: Matrix, a: Float32Array, b: Float32Array, r: number
   }
 }
 
-/** sha256 of a file, read in 16 MiB pieces. */
-export function sha256File(file: string): string {
-  const h = crypto.createHash('sha256');
-  const buf = Buffer.allocUnsafe(16 << 20);
-  const fd = fs.openSync(file, 'r');
-  try {
-    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
-}
 
 /**
  * What a merge did, for logs and result files. `mergedTensors` counts pairs applied (fewer with maxLayers).
  * `files`: sha256 of adapter_config.json and the weights file (hashed here when not given).
  */
 export function loraInfo(ad: Adapter, mergedTensors: number, files?: Record<string, string>): LoraInfo {
-  const hashes = files ?? { [ADAPTER_CONFIG]: sha256File(path.join(ad.dir, ADAPTER_CONFIG)), [path.basename(ad.file)]: sha256File(ad.file) };
+  const hashes = files ?? { [ADAPTER_CONFIG]: sha256Stream(path.join(ad.dir, ADAPTER_CONFIG)), [path.basename(ad.file)]: sha256Stream(ad.file) };
   return {
     dir: ad.dir,
     format: ad.format,

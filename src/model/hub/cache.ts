@@ -7,11 +7,11 @@
 // $HF_HOME defaulting to $XDG_CACHE_HOME/huggingface or ~/.cache/huggingface (huggingface_hub's rule;
 // @huggingface/hub's getHFHubCachePath agrees, a test checks it). The folder name comes from
 // @huggingface/hub's getRepoFolderName.
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { getRepoFolderName } from '@huggingface/hub';
+import { hashStream } from '../file-hash.ts';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 
@@ -116,14 +116,6 @@ export function hubHashOf(snapshotFile: string): string | null {
 export function checkHubHash(file: string, etag: string): 'ok' | 'mismatch' | 'unchecked' {
   const kind = /^[0-9a-f]{64}$/.test(etag) ? 'sha256' : /^[0-9a-f]{40}$/.test(etag) ? 'sha1' : null;
   if (!kind) return 'unchecked';
-  const h = createHash(kind);
-  if (kind === 'sha1') h.update(`blob ${fs.statSync(file).size}\0`);
-  const buf = Buffer.allocUnsafe(8 << 20);
-  const fd = fs.openSync(file, 'r');
-  try {
-    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex') === etag ? 'ok' : 'mismatch';
+  const digest = hashStream(file, { algorithm: kind, ...(kind === 'sha1' ? { prefix: `blob ${fs.statSync(file).size}\0` } : {}) });
+  return digest === etag ? 'ok' : 'mismatch';
 }
