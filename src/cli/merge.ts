@@ -1,5 +1,5 @@
 import type { CommandModule } from 'yargs';
-import { writeAtomic } from '../experiments/degrade.ts';
+import { writeAtomic } from '../experiments/atomic-write.ts';
 import { mergeDegrade } from '../experiments/merge.ts';
 import { checkOutputFile } from './guards.ts';
 import { checkExplicitOut } from '../experiments/names.ts';

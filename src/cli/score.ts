@@ -6,7 +6,7 @@ import { UserError } from '../errors.ts';
 import type { StsEvaluation } from '../eval/sts.ts';
 import type { PredictionFormat } from '../eval/predictions.ts';
 import { pyFixed2 } from '../eval/table.ts';
-import { writeAtomic } from '../experiments/degrade.ts';
+import { writeAtomic } from '../experiments/atomic-write.ts';
 import { checkExplicitOut } from '../experiments/names.ts';
 import { scoreFile, scoreResults } from '../experiments/score-file.ts';
 import { getTask } from '../tasks/registry.ts';

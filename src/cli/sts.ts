@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UserError } from '../errors.ts';
 import { formatStsTable } from '../eval/table.ts';
-import { writeAtomic } from '../experiments/degrade.ts';
+import { writeAtomic } from '../experiments/atomic-write.ts';
 import { info } from '../experiments/progress.ts';
 import { shortHash } from '../experiments/identity.ts';
 import { checkExplicitOut, stsDefaultPath } from '../experiments/names.ts';

@@ -1,8 +1,9 @@
 // The `degrade` experiment: score every k of a layer sweep with a shared causal prefix, resumable.
 // Embeddings of each k go to the embedding cache batch by batch (a crash loses at most one batch),
 // and each finished k is a row of the results file, which a restart reads and skips.
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { UserError } from '../errors.ts';
+import { writeAtomic } from './atomic-write.ts';
 import type { Embedder, RunOptions } from '../model/embedder.ts';
 import { countTruncated, planBatches } from '../model/embedder.ts';
 import { truncationRule } from '../model/template.ts';
@@ -74,17 +75,6 @@ function readExisting(path: string, e: Embedder, o: DegradeOptions, identity: Ru
   );
   if (diff) throw new UserError(`${path} holds another sweep, not resumed: ${diff}; pass another --out (or move that file away) to start a new sweep`);
   return prev.rows;
-}
-
-/** Temp file + rename: the file is the old or the new version, never half written; failures are one line. */
-export function writeAtomic(path: string, data: unknown): void {
-  try {
-    writeFileSync(`${path}.tmp`, JSON.stringify(data, null, 1));
-    renameSync(`${path}.tmp`, path);
-  } catch (e) {
-    rmSync(`${path}.tmp`, { force: true });
-    throw new UserError(`${path}: cannot write the results (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); free space or pass another --out`);
-  }
 }
 
 export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {

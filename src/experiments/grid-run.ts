@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { UserError } from '../errors.ts';
 import type { Cell } from './cells.ts';
-import { writeAtomic } from './degrade.ts';
+import { writeAtomic } from './atomic-write.ts';
 import { jobName, type GridStore, type JobState } from './grid-store.ts';
 import { mergeDegrade } from './merge.ts';
 import { info } from './progress.ts';

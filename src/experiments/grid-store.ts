@@ -11,11 +11,12 @@
 // same key, the results file still has the recorded sha256, and the store's IdentityCheck (the run
 // identity of issue 13: src/cli/cell-identity.ts) finds the results still current.
 // Every file is written to a temporary name and renamed, so a killed process leaves no torn file.
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
+import { sha256 } from '../tasks/checksums.ts';
+import { writeFileAtomic } from './atomic-write.ts';
 import { isAlive } from '../model/embedding-cache.ts';
 import type { Cell } from './cells.ts';
 import type { Results } from './results.ts';
@@ -37,14 +38,6 @@ export interface JobStatus {
 
 export const jobName = (piece: Shard | null): string => (piece ? `part-${piece.index}of${piece.count}` : 'all');
 
-/** Atomic write: a temporary file unique to this process, then rename. */
-export function writeFileAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
-
-const sha256 = (buf: Buffer) => createHash('sha256').update(buf).digest('hex');
 
 function readJson(path: string): unknown {
   try {

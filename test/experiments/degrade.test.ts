@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CpuBackend } from '../../src/backend/cpu/backend.ts';
 import { runDegrade, pointOptions, type DegradeOptions } from '../../src/experiments/degrade.ts';
 import { mergeDegrade } from '../../src/experiments/merge.ts';
-import { writeAtomic } from '../../src/experiments/degrade.ts';
+import { writeAtomic } from '../../src/experiments/atomic-write.ts';
 import { loadTasks, runSts } from '../../src/experiments/sts.ts';
 import { sweepBatch, sweepCost } from '../../src/experiments/sweep.ts';
 import { packBatch } from '../../src/model/batch.ts';
