@@ -26,7 +26,7 @@ import { dataChecksums } from '../experiments/setup.ts';
 import { identityTasks, stsSettings, taskSpecs } from '../experiments/sts.ts';
 import { readConfig } from '../model/config.ts';
 import { hashModelFiles } from '../model/model-files.ts';
-import { cpuWeightDtype, cudaDtype, type Dtype } from '../model/precision.ts';
+import { cpuWeightDtype, cudaDtype, runPrecision, type Dtype } from '../model/precision.ts';
 import { taskFiles, type TaskSpec } from '../tasks/registry.ts';
 import { prepareDegrade, type DegradeArgs } from './degrade.ts';
 import type { ResolvedModel } from './open-model.ts';
@@ -35,11 +35,8 @@ import { prepareSts, type StsArgs } from './sts.ts';
 /** The weight and compute types a run on `backend` records (precisionOf), computed without opening anything. */
 export function expectedPrecision(backend: string, model: ResolvedModel): { dtype: Dtype; computeDtype: Dtype } {
   const config = readConfig(model.modelDir);
-  if (backend.startsWith('cuda')) {
-    const d = cudaDtype(model.dtype, model.modelDir, config);
-    return { dtype: d, computeDtype: d };
-  }
-  return { dtype: cpuWeightDtype(model.dtype, model.modelDir, config), computeDtype: 'fp32' };
+  const gpu = backend.startsWith('cuda');
+  return runPrecision(gpu, (gpu ? cudaDtype : cpuWeightDtype)(model.dtype, model.modelDir, config));
 }
 
 // Task files are small but a grid checks many cells: their checksums are remembered per process while

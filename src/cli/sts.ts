@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UserError } from '../errors.ts';
 import { formatStsTable } from '../eval/table.ts';
-import { writeAtomic } from '../experiments/atomic-write.ts';
+import { writeAtomic, writeFileAtomic } from '../experiments/atomic-write.ts';
 import { info } from '../experiments/progress.ts';
 import { shortHash } from '../experiments/identity.ts';
 import { checkExplicitOut, stsDefaultPath } from '../experiments/names.ts';
@@ -191,6 +191,6 @@ export async function executeSts(a: StsArgs, opened?: OpenedModel): Promise<StsR
   // one name per set of runs (their identities): comparing other models or settings never replaces it
   const base = join(outDir, `compare-${fileSafe(presets.join('+'))}-${shortHash(runs.map((r) => r.identity?.hash ?? r.label))}`);
   writeAtomic(`${base}.json`, ranked);
-  writeFileSync(`${base}.md`, `${markdown}\n`);
+  writeFileAtomic(`${base}.md`, `${markdown}\n`);
   return { runs, outs, embedder, comparison: { markdown, base } };
 }

@@ -11,7 +11,7 @@ import { Embedder } from '../model/embedder.ts';
 import { sha256Stream, type HashOptions } from '../model/file-hash.ts';
 import { loadModel } from '../model/load.ts';
 import { openAdapter } from '../model/lora.ts';
-import { cpuWeightDtype, cudaDtype, type Dtype, type DtypeOption } from '../model/precision.ts';
+import { cpuWeightDtype, cudaDtype, runPrecision, type Dtype, type DtypeOption } from '../model/precision.ts';
 import { loadTokenizer } from '../model/tokenizer.ts';
 import type { HubRef, LlamaConfig } from '../model/types.ts';
 import { taskFiles, type TaskSpec } from '../tasks/registry.ts';
@@ -111,8 +111,8 @@ function loraPairBytes(dir: string, c: LlamaConfig): number {
 
 /** The run's precision: weights as held (CPU) or stored (GPU), and the activations' type. */
 export function precisionOf(e: Embedder): { dtype: Dtype; computeDtype: Dtype } {
-  if (e.backend instanceof CudaBackend) return { dtype: e.backend.precision, computeDtype: e.backend.precision };
-  return { dtype: e.model.weightDtype ?? 'fp32', computeDtype: 'fp32' };
+  const b = e.backend;
+  return b instanceof CudaBackend ? runPrecision(true, b.precision) : runPrecision(false, e.model.weightDtype ?? 'fp32');
 }
 
 /** sha256 of each task file present, by path relative to the data folder. */

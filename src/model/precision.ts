@@ -47,3 +47,11 @@ export function cudaDtype(opt: DtypeOption, dir: string, config: LlamaConfig): D
   if (declared) return declared;
   return storedMatrixDtype(dir, config) ?? 'bf16';
 }
+
+/**
+ * What a run records as its precision: the weights' type, and the activations' type, which is the
+ * weights' on a GPU (its storage type) and always fp32 on the CPU (16-bit weights widened per matmul).
+ */
+export function runPrecision(onGpu: boolean, weights: Dtype): { dtype: Dtype; computeDtype: Dtype } {
+  return { dtype: weights, computeDtype: onGpu ? weights : 'fp32' };
+}
