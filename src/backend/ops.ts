@@ -76,6 +76,12 @@ export interface Backend {
   readonly name: string;
   /** Relative precision of the compute (fp32: ~1e-7, bf16: ~8e-3); tests derive tolerances from it. */
   readonly epsilon: number;
+  /**
+   * Whether a sequence's outputs are bit-identical whatever else is in its batch. Where false they
+   * agree within the compute precision's rounding (README, "Batch invariance"); the same batch always
+   * gives the same bits.
+   */
+  batchInvariant(): boolean;
 
   uploadMatrix(m: Matrix): WeightHandle;
   uploadVector(v: Float32Array): WeightHandle;

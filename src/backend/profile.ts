@@ -59,6 +59,8 @@ export class ProfiledBackend implements Backend {
     return out;
   }
 
+  batchInvariant(): boolean { return this.inner.batchInvariant(); }
+
   // ---- untimed: uploads and frees ----
   uploadMatrix(m: Matrix): WeightHandle { return this.inner.uploadMatrix(m); }
   uploadVector(v: Float32Array): WeightHandle { return this.inner.uploadVector(v); }

@@ -4,6 +4,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { UserError } from '../errors.ts';
 import { loadChecksums, verifyDir } from '../tasks/checksums.ts';
 import { fetchData } from '../tasks/fetch.ts';
+import { COMMANDS } from './command-list.ts';
 
 interface Global { 'data-dir': string; quiet: boolean }
 interface FetchArgs extends Global { force: boolean; url?: string; archive?: string }
@@ -55,8 +56,7 @@ const verifyCommand: CommandModule<Global, Global> = {
 };
 
 export const dataCommand: CommandModule<Global, Global> = {
-  command: 'data <action>',
-  describe: 'get (fetch) or check (verify) the SentEval task files in --data-dir',
+  ...COMMANDS.data,
   builder: (y) => y.command(fetchCommand).command(verifyCommand).demandCommand(1, 'name an action: fetch or verify') as Argv<Global>,
   handler: () => {},
 };

@@ -16,6 +16,7 @@ import type { EmbedSettings } from '../model/presets.ts';
 import type { Split } from '../tasks/split.ts';
 import { batchTokensFrom, settingsFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 import { checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, splitAndTasks } from './guards.ts';
+import { COMMANDS } from './command-list.ts';
 
 export interface DegradeArgs extends ModelArgs {
   layers?: string;
@@ -30,8 +31,7 @@ export interface DegradeArgs extends ModelArgs {
 }
 
 export const degradeCommand: CommandModule<object, DegradeArgs> = {
-  command: 'degrade',
-  describe: 'layer sweep: score every k (leading causal layers, or layers kept), find the turning point',
+  ...COMMANDS.degrade,
   builder: (y) => withModelOptions(y, 'bellm-degrade')
     .option('layers', { type: 'string', describe: 'k values: a..b, a list 0,8,16, or both (default: 0..L, or 1..L with --mode truncate)' })
     .option('mode', { type: 'string', choices: ['bidirectional', 'truncate'], default: 'bidirectional', describe: 'bidirectional: billmStartIndex = k; truncate: keep the first k layers' })

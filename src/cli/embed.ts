@@ -12,6 +12,7 @@ import { firstInvalidUtf8Line } from '../tasks/text.ts';
 import { checkInputFile, checkOutputFile, preflightModel } from './guards.ts';
 import { batchSizeFrom, batchTokensFrom, nLayersFrom, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 import { openResolved, resolveModel } from './open-model.ts';
+import { COMMANDS } from './command-list.ts';
 
 interface EmbedArgs extends ModelArgs {
   input: string;
@@ -22,8 +23,7 @@ interface EmbedArgs extends ModelArgs {
 }
 
 export const embedCommand: CommandModule<object, EmbedArgs> = {
-  command: 'embed',
-  describe: 'embed one sentence per line of --input into JSONL ({"text", "embedding"} per line; --with-tokens adds "ids" and "pooledPositions") or .npy (float32, one row per line)',
+  ...COMMANDS.embed,
   builder: (y) => withModelOptions(y, 'bellm-sts')
     .option('input', { type: 'string', demandOption: true, describe: 'UTF-8 text file, one sentence per line' })
     .option('output', { type: 'string', demandOption: true, describe: 'output file: .jsonl ({"text", "embedding"} per line) or .npy (float32 matrix, one row per input line, in order)' })

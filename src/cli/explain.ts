@@ -10,6 +10,7 @@ import { encodeWithTemplate, pooledPositions, truncationRule } from '../model/te
 import { loadTokenizer } from '../model/tokenizer.ts';
 import type { Tokenizer } from '../model/types.ts';
 import { settingsFrom, type ModelArgs } from './model-options.ts';
+import { COMMANDS } from './command-list.ts';
 
 interface ExplainArgs extends Pick<ModelArgs, 'model' | 'preset' | 'prompt' | 'instruction' | 'tokenize' | 'preprocess' | 'pooling' | 'max-length'> {
   sentences: string[];
@@ -43,8 +44,7 @@ export function explainLines(tok: Tokenizer, s: EmbedSettings & { preset: string
 }
 
 export const explainCommand: CommandModule<object, ExplainArgs> = {
-  command: 'explain <sentences..>',
-  describe: "show a preset's template pieces, every token id and which positions are pooled (loads only the tokenizer)",
+  ...COMMANDS.explain,
   builder: (y) => y
     .positional('sentences', { type: 'string', array: true, describe: 'one or more sentences (quote each)' })
     .option('model', { type: 'string', demandOption: true, describe: 'model directory (only its tokenizer is read)' })

@@ -3,12 +3,12 @@ import { writeAtomic } from '../experiments/atomic-write.ts';
 import { mergeDegrade } from '../experiments/merge.ts';
 import { checkOutputFile } from './guards.ts';
 import { checkExplicitOut } from '../experiments/names.ts';
+import { COMMANDS } from './command-list.ts';
 
 interface MergeArgs { files: string[]; out: string; overwrite: boolean }
 
 export const mergeCommand: CommandModule<object, MergeArgs> = {
-  command: 'merge <files..>',
-  describe: 'join the shard results of one degrade sweep (--shard i/n) into one results file',
+  ...COMMANDS.merge,
   builder: (y) => y
     .positional('files', { type: 'string', array: true, demandOption: true })
     .option('out', { type: 'string', demandOption: true, describe: 'merged results file' })

@@ -9,6 +9,7 @@ import { loadTask } from '../tasks/load.ts';
 import { pairsToJsonl, pairsToTsv, scoredPairs, PAIR_FORMATS, type PairFormat } from '../tasks/pairs-export.ts';
 import { getTask } from '../tasks/registry.ts';
 import { parseSplit, splitSpec } from '../tasks/split.ts';
+import { COMMANDS } from './command-list.ts';
 
 interface PairsArgs { 'data-dir': string; quiet: boolean; task: string; split: string; format?: PairFormat; out?: string; overwrite: boolean }
 
@@ -22,8 +23,7 @@ function formatOf(out: string | undefined, given: PairFormat | undefined): PairF
 }
 
 export const pairsCommand: CommandModule<{ 'data-dir': string; quiet: boolean }, PairsArgs> = {
-  command: 'pairs',
-  describe: 'export a task\'s scored pairs (index, subset, gold, sentence1, sentence2) in the order `score` expects',
+  ...COMMANDS.pairs,
   builder: (y) => y
     .option('task', { type: 'string', demandOption: true, describe: 'task name or alias (see `bellm-bench tasks`)' })
     .option('split', { type: 'string', choices: ['test', 'dev'], default: 'test', describe: 'STS-B/SICK-R split (dev: STS-B dev, SICK-R trial); STS12-16 have test only' })

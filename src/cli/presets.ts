@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { PRESETS, type Preset } from '../model/presets.ts';
 import { truncationRule } from '../model/template.ts';
+import { COMMANDS } from './command-list.ts';
 
 /** A preset as text: settings (each with its source where the preset names one), origin and notes. */
 export function presetText(p: Preset): string {
@@ -26,8 +27,7 @@ export function presetText(p: Preset): string {
 }
 
 export const presetsCommand: CommandModule = {
-  command: 'presets',
-  describe: 'list the settings presets, where each comes from, and where the official code disagreed with the issue that asked for it',
+  ...COMMANDS.presets,
   handler: () => {
     process.stdout.write(Object.values(PRESETS).map(presetText).join('\n'));
   },

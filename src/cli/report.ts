@@ -10,6 +10,7 @@ import { ALL_FORMATS, parseFormats, writeReport } from '../report/report.ts';
 import { tableToMarkdown } from '../report/markdown.ts';
 import { slug } from '../report/tables.ts';
 import { checkWritableFolder } from './guards.ts';
+import { COMMANDS } from './command-list.ts';
 
 interface ReportArgs {
   results: string[];
@@ -31,8 +32,7 @@ interface ReportArgs {
 }
 
 export const reportCommand: CommandModule<{ quiet: boolean }, ReportArgs> = {
-  command: 'report <results..>',
-  describe: 'write Markdown, CSV, JSON, HTML, LaTeX tables and PNG/SVG/PDF figures from results files or folders of them',
+  ...COMMANDS.report,
   builder: (y) => y
     .positional('results', { type: 'string', array: true, demandOption: true, describe: 'results JSON files written by `sts`, `degrade` or `score --out`, or folders holding them' })
     .option('out', { type: 'string', describe: 'output folder (default reports/<name>/)' })

@@ -20,6 +20,7 @@ import { cellIdentityProblem } from './cell-identity.ts';
 import type { ModelArgs } from './model-options.ts';
 import { openModel, type OpenedModel } from './open-model.ts';
 import { executeSts, type StsArgs } from './sts.ts';
+import { COMMANDS } from './command-list.ts';
 
 interface RunArgs {
   experiment: string;
@@ -32,8 +33,7 @@ interface RunArgs {
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
-  command: 'run <experiment>',
-  describe: 'run an experiment grid (YAML or JSON): every cell not yet done, then the grid report',
+  ...COMMANDS.run,
   builder: (y) => y
     .positional('experiment', { type: 'string', demandOption: true, describe: 'experiment file (see the README, "Running on a cluster")' })
     .option('out', { type: 'string', demandOption: true, describe: 'output folder: cells/<id>/ per cell, report/; a rerun resumes it' })

@@ -11,6 +11,7 @@ import { checkExplicitOut } from '../experiments/names.ts';
 import { scoreFile, scoreResults } from '../experiments/score-file.ts';
 import { getTask } from '../tasks/registry.ts';
 import { parseSplit } from '../tasks/split.ts';
+import { COMMANDS } from './command-list.ts';
 
 interface ScoreArgs {
   'data-dir': string; quiet: boolean; task: string[]; predictions: string[]; format?: PredictionFormat; json: boolean;
@@ -34,8 +35,7 @@ export function formatEvaluation(r: StsEvaluation): string {
 }
 
 export const scoreCommand: CommandModule<{ 'data-dir': string; quiet: boolean }, ScoreArgs> = {
-  command: 'score',
-  describe: 'score predicted similarities (one per scored pair, in the order `bellm-bench pairs` lists them) against a task\'s gold scores',
+  ...COMMANDS.score,
   builder: (y) => y
     .option('task', { type: 'string', array: true, demandOption: true, describe: 'task name or alias (see `bellm-bench tasks`); repeat with one --predictions each' })
     .option('predictions', { type: 'string', array: true, demandOption: true, describe: 'file of similarities per --task: STS12-16 all subsets concatenated in registry order; STS-B/SICK-R the split' })

@@ -13,6 +13,7 @@ import { arrayScript, checkSlurmOptions, mergeScript, parseJobId, shellQuote, su
 import { cellIdentityProblem } from './cell-identity.ts';
 import { loadGrid } from './experiment-options.ts';
 import { estimateCosts } from './grid-cost.ts';
+import { COMMANDS } from './command-list.ts';
 
 interface SlurmArgs {
   experiment: string;
@@ -34,8 +35,7 @@ interface SlurmArgs {
 export const DEFAULT_MAX_SHARDS = 16;
 
 export const slurmCommand: CommandModule<object, SlurmArgs> = {
-  command: 'slurm <experiment>',
-  describe: 'write sbatch scripts for a grid (a job array of `run --shard auto` and a merge job after it); --submit submits them',
+  ...COMMANDS.slurm,
   builder: (y) => y
     .positional('experiment', { type: 'string', demandOption: true, describe: 'experiment file (YAML or JSON)' })
     .option('out', { type: 'string', demandOption: true, describe: 'output folder on a file system every node sees; scripts go to DIR/slurm/' })

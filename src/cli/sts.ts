@@ -15,6 +15,7 @@ import type { Split } from '../tasks/split.ts';
 import { batchSizeFrom, batchTokensFrom, nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from './model-options.ts';
 import { checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, splitAndTasks } from './guards.ts';
 import { openedFor, resolveModel, type OpenedModel, type ResolvedModel } from './open-model.ts';
+import { COMMANDS } from './command-list.ts';
 
 export interface StsArgs extends ModelArgs {
   tasks?: string[];
@@ -46,8 +47,7 @@ export function presetList(v: string): string[] {
 const fileSafe = (label: string): string => label.replace(/[^\w.+-]+/g, '_');
 
 export const stsCommand: CommandModule<object, StsArgs> = {
-  command: 'sts',
-  describe: 'score a model (+ LoRA) on STS12-16, STS-B and SICK-R (Spearman x100, SentEval `all` / test split)',
+  ...COMMANDS.sts,
   builder: (y) => withModelOptions(y, 'bellm-sts')
     .option('tasks', { type: 'string', array: true, describe: 'tasks to run (names or labels, e.g. STS12 STS-B; default all 7, or STS-B SICK-R with --split dev)' })
     .option('split', { type: 'string', choices: ['test', 'dev'], default: 'test', describe: 'test (reported) or dev: STS-B dev (1,500 pairs), SICK-R trial (500); STS12-16 have no dev split' })

@@ -5,6 +5,7 @@ import type { CommandModule } from 'yargs';
 import { UserError } from '../errors.ts';
 import { loadTask } from '../tasks/load.ts';
 import { TASK_ORDER, getTask } from '../tasks/registry.ts';
+import { COMMANDS } from './command-list.ts';
 
 /** The listing: loaded counts where the files are present, expected counts and what is missing otherwise. */
 export function describeTasks(dataDir: string): string {
@@ -43,8 +44,7 @@ export function describeTasks(dataDir: string): string {
 }
 
 export const tasksCommand: CommandModule<{ 'data-dir': string }, { 'data-dir': string }> = {
-  command: 'tasks',
-  describe: 'list the STS tasks, their subsets and scored-pair counts',
+  ...COMMANDS.tasks,
   handler: (argv) => {
     process.stdout.write(`${describeTasks(argv['data-dir'])}\n`);
   },

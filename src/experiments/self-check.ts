@@ -1,7 +1,7 @@
 // Runs the bidirectionality self-check (src/model/bidirectional-check.ts) before a run with
 // bidirectional layers, stops the run with one line when it fails, and returns it for the results.
 import { UserError } from '../errors.ts';
-import { checkBidirectionality, type BidirectionalCheck } from '../model/bidirectional-check.ts';
+import { checkBidirectionality, checkMargins, type BidirectionalCheck } from '../model/bidirectional-check.ts';
 import type { Embedder } from '../model/embedder.ts';
 import { info } from './progress.ts';
 
@@ -14,8 +14,9 @@ export function requireBidirectionality(e: Embedder, o: { from: number | null; l
     throw new UserError(`bidirectionality self-check failed on ${c.backend}: ${c.failures[0]}` +
       `${c.failures.length > 1 ? ` (${c.failures.length - 1} more layers fail too)` : ''}; nothing was embedded`);
   }
-  const bi = c.bidirectionalLeak.filter((x): x is number => x !== null);
+  const m = checkMargins(c);
   info(o.quiet, `bidirectionality self-check passed on ${c.backend}: layers ${o.from}..${n - 1} see later tokens ` +
-    `(smallest relative change ${Math.min(...bi).toExponential(1)}), causal layers do not (largest ${Math.max(...c.causalLeak).toExponential(1)})`);
+    `(smallest change ${m.smallestBidirectional.toExponential(1)}, ${m.bidirectionalOverLimit.toFixed(0)}x its limit), causal layers do not ` +
+    `(largest leak ${m.largestCausal.toExponential(1)}, noise floor up to ${m.largestFloor.toExponential(1)})`);
   return c;
 }

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Backend } from '../backend/ops.ts';
 import { checkCpuMemory } from '../backend/cpu/memory.ts';
+import { CpuBackend } from '../backend/cpu/backend.ts';
 import { CudaBackend, type CudaPrecision } from '../backend/cuda/backend.ts';
 import { cpuSpeedHint, parseDevice, selectBackend } from '../backend/select.ts';
 import { linearShape } from '../model/checkpoint.ts';
@@ -130,7 +131,11 @@ export function provenance(e: Embedder, dataDir: string, tasks: readonly TaskSpe
   const c = e.model.config;
   return {
     tool: { name: 'bellm-bench', version: pkg.version },
-    software: { node: process.version, platform: `${process.platform}-${process.arch}`, backend: e.backend.name },
+    software: {
+      node: process.version, platform: `${process.platform}-${process.arch}`, backend: e.backend.name,
+      ...(e.backend instanceof CpuBackend && e.backend.blas ? { blas: `${e.backend.blas.config.trim()}, ${e.backend.blas.threads()} threads` } : {}),
+      batching: e.backend.batchInvariant() ? 'bit-identical whatever the batch' : 'within float32 rounding of other batches (README, "Batch invariance")',
+    },
     createdAt: new Date().toISOString(),
     model: { dir: resolve(e.model.dir), fingerprint: e.model.fingerprint, files: { ...e.model.files }, config: { ...c } },
     adapter: e.model.lora ? { ...e.model.lora } : null,

@@ -13,8 +13,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import llamaTokenizer from 'llama-tokenizer-js';
 import { UserError } from '../errors.ts';
 import type { HashOptions } from './file-hash.ts';
 import { hashTokenizerFiles } from './model-files.ts';
@@ -70,7 +70,18 @@ function hasAddedTokens(dir: string): boolean {
 const LLAMA2_SPECIALS: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2 };
 const LLAMA2_SPECIAL_RE = /<unk>|<s>|<\/s>/g;
 
+/**
+ * llama-tokenizer-js, loaded on first use: it builds its vocabulary at import (0.2 s), which commands
+ * that never tokenize (--help, report, tasks) should not pay. Node >= 20.19 requires ES modules synchronously.
+ */
+let llamaJs: { encode(text: string, addBos: boolean): number[] } | null = null;
+function llamaTokenizerJs(): { encode(text: string, addBos: boolean): number[] } {
+  llamaJs ??= (createRequire(import.meta.url)('llama-tokenizer-js') as { default: { encode(text: string, addBos: boolean): number[] } }).default;
+  return llamaJs;
+}
+
 function fromLlamaJs(modelFile: string, hash: string): Omit<Tokenizer, 'files'> {
+  const llamaTokenizer = llamaTokenizerJs();
   // encode(text, add_bos=false) adds SentencePiece's dummy-prefix space; '' gives [] so BOS is ours
   const pieces = (text: string) => (text === '' ? [] : llamaTokenizer.encode(text, false) as number[]);
   return {

@@ -35,6 +35,7 @@ class LeakCheckingBackend implements Backend {
     return x;
   }
 
+  batchInvariant(): boolean { return this.inner.batchInvariant(); }
   uploadMatrix(m: Matrix): WeightHandle { return this.inner.uploadMatrix(m); }
   uploadVector(v: Float32Array): WeightHandle { return this.inner.uploadVector(v); }
   embedding(t: WeightHandle, ids: Int32Array): Act { this.tick('embedding'); return this.made(this.inner.embedding(t, ids)); }

@@ -8,7 +8,7 @@ import { Decoder } from '../../src/model/decoder.ts';
 import { loadModel } from '../../src/model/load.ts';
 import type { LoadedModel } from '../../src/model/types.ts';
 import { fixture, goldens } from '../helpers/shared.ts';
-import { firstFailure } from '../helpers/tolerance.ts';
+import { BATCH_VARIANCE_REL, firstFailure } from '../helpers/tolerance.ts';
 
 const g = goldens();
 const H = 64;
@@ -76,14 +76,27 @@ test('BiLLM mask compat (right padding, pad id 0, bidirectional layers see paddi
   }
 });
 
-test('batched embeddings equal one-at-a-time, with bidirectional layers too', (t) => {
+test('batched embeddings equal one-at-a-time: bit for bit where the backend is batch-invariant, else each within the goldens\' tolerance and within BATCH_VARIANCE_REL of the other', (t) => {
   const m = model('tiny-llama', 'tiny-lora');
-  const dec = new Decoder(new CpuBackend(), m.config, m.weights);
-  const ids = g.inputIds.slice(20, 32);
+  const backend = new CpuBackend();
+  const dec = new Decoder(backend, m.config, m.weights);
+  const from = 20, to = 32;
+  const ids = g.inputIds.slice(from, to);
   for (const k of [null, 0, 2]) {
     const batched = split(dec.forward(packBatch(ids), { billmStartIndex: k, poolings: ['last'] }).last!);
     const single = ids.map((x) => dec.forward(packBatch([x]), { billmStartIndex: k, poolings: ['last'] }).last!);
-    // Same arithmetic per sequence, so bit-identical.
-    t.deepEqual(batched.map((x) => Array.from(x)), single.map((x) => Array.from(x)), `k=${k}`);
+    if (backend.batchInvariant()) {
+      // Same arithmetic per sequence, so bit-identical.
+      t.deepEqual(batched.map((x) => Array.from(x)), single.map((x) => Array.from(x)), `k=${k}`);
+      continue;
+    }
+    // A kernel that rounds a row by its batch position (OpenBLAS Haswell/Zen): both are float32 runs of
+    // the same forward, so each meets the goldens' float32 tolerance, and they differ only in rounding.
+    const c = g.cases.find((x) => x.lora === 'tiny-lora' && x.billmStartIndex === k && x.nLayers === null)!;
+    const gold = c.pooling.last.slice(from, to);
+    t.is(firstFailure(`batched k=${k} vs goldens`, batched, gold), null);
+    t.is(firstFailure(`one at a time k=${k} vs goldens`, single, gold), null);
+    t.is(firstFailure(`batched vs one at a time k=${k}`, batched, single, BATCH_VARIANCE_REL, 1 - 1e-9), null);
   }
+  t.log(`${backend.name}: batch-invariant ${backend.batchInvariant()}`);
 });

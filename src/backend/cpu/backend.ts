@@ -7,13 +7,15 @@
 // Every fast kernel is checked against its reference twin (test/backend/cpu-fast.test.ts), both
 // builds against the goldens (test/model/decoder-goldens.test.ts), and every op through this
 // interface in test/backend/parity.test.ts. The fast build's embeddings of a sentence do not depend
-// on the rest of its batch (bit for bit; see minInvariantRows in blas.ts).
+// on the rest of its batch bit for bit where `batchInvariant()` says so (the JS matmul, and OpenBLAS
+// kernels that round a row alike at every position: see rowInvariant in blas.ts); elsewhere (OpenBLAS's
+// Haswell/Zen kernels) they agree within float32 rounding (README, "Batch invariance").
 //
 // Activations of the fast build come from a buffer pool: an array returned by download() stays
 // valid until free() of the same tensor (the decoder copies before freeing).
 import type { HalfMatrix, Matrix } from '../ops.ts';
 import type { Act, AttentionShape, Backend, PackedBatch, Pooling, WeightHandle } from '../ops.ts';
-import { loadOpenBlas, openBlasMatmul, openBlasStatus, type OpenBlas } from './blas.ts';
+import { loadOpenBlas, openBlasMatmul, openBlasStatus, rowInvariant, type OpenBlas } from './blas.ts';
 import {
   addInPlaceFast, attentionFast, AttentionScratch, ATTENTION_GEMM_MIN_LEN, BufferPool, matmulBlocked, rmsnormFast, ropeFast, siluMulFast,
 } from './fast.ts';
@@ -100,6 +102,17 @@ export class CpuBackend implements Backend {
     this.buffers = new BufferPool(undefined, undefined, this.helper !== null);
     this.ctx = { blas, scratch: new AttentionScratch(), ropeTables: new Map() };
     this.name = opts.name ?? `cpu (${this.kind})`;
+  }
+
+  /**
+   * Whether a sentence's embedding is bit-identical whatever else is in its batch: every op but the
+   * matmul works row by row or sequence by sequence, so this is the matmul's row invariance (probed for
+   * OpenBLAS at its current thread count; unknown, so false, for a custom matmul).
+   */
+  batchInvariant(): boolean {
+    if (this.kind === 'reference' || this.kind === 'js') return true;
+    if (this.kind === 'openblas' && this.blas) return rowInvariant(this.blas);
+    return false;
   }
 
   /** Whether ops are split with the helper thread: it starts in the background on the first CpuBackend. */

@@ -174,12 +174,12 @@ export function openBlasStatus(): string {
 }
 
 /**
- * Fewest rows a matmul call gets so that each output row does not depend on the other rows of the
- * batch. OpenBLAS 0.3.21 sends small products to other kernels with another summation order: the
+ * Fewest rows a matmul call gets so that, on kernels that round a row alike at every position (see
+ * rowInvariant), each output row does not depend on the other rows of the batch. OpenBLAS 0.3.21 sends small products to other kernels with another summation order: the
  * SkylakeX/Cooperlake "small matrix" kernel (for this row-major x W^T: when rows * O <= 1200 and
  * K >= 32, or when O is 8, 16 or 32 and rows * O * K <= 1e6) and gemv for a single row. A sentence
  * embedded alone would then differ in the last bits from the same sentence in a batch; padding such
- * calls with zero rows keeps embeddings bit-identical whatever the batch (checked in cpu-fast.test.ts).
+ * calls with zero rows keeps embeddings bit-identical whatever the batch there (checked in cpu-fast.test.ts).
  */
 export function minInvariantRows(K: number, O: number): number {
   let m = 2;
@@ -187,6 +187,43 @@ export function minInvariantRows(K: number, O: number): number {
   if (O === 8 || O === 16 || O === 32) m = Math.max(m, Math.floor(1e6 / (O * K)) + 1);
   return m;
 }
+
+/**
+ * Whether this OpenBLAS, at its current thread count, computes a row of x W^T with the same bits
+ * wherever the row sits in the batch (through openBlasMatmul's padding). True on the SkylakeX,
+ * Cooperlake and Sandybridge kernels of 0.3.21; false on Haswell and Zen (AVX2), whose sgemm rounds a
+ * row by its position within the kernel's 12-row block and the threads' split of the rows, so a
+ * sentence's embedding then depends on its batch in the last bits (README, "Batch invariance").
+ * Probed once per thread count on random data (two shapes, rows at 12 offsets in 3 batch sizes).
+ */
+export function rowInvariant(b: OpenBlas): boolean {
+  const threads = b.threads();
+  const known = invariance.get(b)?.get(threads);
+  if (known !== undefined) return known;
+  const mm = openBlasMatmul(b);
+  let same = true;
+  let seed = 12345;
+  const rand = (n: number) => Float32Array.from({ length: n }, () => { // LCG, values in [-0.5, 0.5)
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return seed / 2 ** 32 - 0.5;
+  });
+  for (const [K, O] of [[64, 48], [256, 96]] as const) {
+    const rows = 64, x = rand(rows * K), w = rand(O * K);
+    const full = new Float32Array(rows * O);
+    mm(x, w, rows, K, O, full);
+    for (let off = 1; off <= 12 && same; off++) {
+      for (const M of [1, 7, 29]) {
+        const out = new Float32Array(M * O);
+        mm(x.subarray(off * K), w, M, K, O, out);
+        for (let i = 0; i < out.length && same; i++) same = out[i] === full[off * O + i];
+      }
+    }
+  }
+  if (!invariance.has(b)) invariance.set(b, new Map());
+  invariance.get(b)!.set(threads, same);
+  return same;
+}
+const invariance = new WeakMap<OpenBlas, Map<number, boolean>>();
 
 /** x W^T through sgemm: x [N, K] row-major, W [O, K] row-major (the checkpoint layout), out [N, O]. */
 export function openBlasMatmul(b: OpenBlas): MatmulFn {

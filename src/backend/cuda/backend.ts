@@ -95,6 +95,14 @@ export class CudaBackend implements Backend {
     this.lib.check(this.lib.setOption('sync_debug', sync ? 1 : 0), 'bb_set_option');
   }
 
+  /**
+   * cuBLAS picks its GEMM algorithm by shape, so a sequence's rows may be summed in another order in
+   * another batch: not promised (measured on the GPU: README, "Batch invariance").
+   */
+  batchInvariant(): boolean {
+    return false;
+  }
+
   // ---- memory ----
   private alloc(rows: number, cols: number, dtype: DTypeCode = this.dt): CudaTensor {
     const bytes = rows * cols * (dtype === DTYPE.fp32 ? 4 : 2);
