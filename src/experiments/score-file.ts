@@ -9,7 +9,7 @@ import { sha256 } from '../tasks/checksums.ts';
 import { loadTask, scoredSubsets } from '../tasks/load.ts';
 import { getTask, taskFiles, TASK_ORDER } from '../tasks/registry.ts';
 import { splitSpec, type Split } from '../tasks/split.ts';
-import { stsTableRow } from '../report/format.ts';
+import { stsTableRow } from '../eval/table.ts';
 import type { TaskResult } from './results.ts';
 
 export interface ScoreResults {

@@ -1,12 +1,13 @@
 // Every setting outside the model that moves the numbers, as named, recorded presets.
 // Sources: BeLLM's released eval_sts.py and eval_degradation.py (facts in ../shared/fixtures/README.md);
 // the recipes of other papers (echo, llm2vec, e5, repllama, sgpt, angle) are in recipes.ts.
-import type { Pooling } from '../backend/ops.ts';
 import { UserError } from '../errors.ts';
 import { RECIPE_PRESETS } from './recipes.ts';
-import { checkTokenization, parseTemplate, usesInstruction, type Tokenization } from './template.ts';
+import { checkTokenization, parseTemplate, usesInstruction } from './template.ts';
+import type { EmbedSettings, Preset, PreprocessName } from './settings.ts';
 
-export type PreprocessName = 'bellm-sts' | 'bellm-degrade' | 'none';
+export type { EmbedSettings, MaskCompat, Preset, PresetOrigin, PreprocessName } from './settings.ts';
+
 
 /**
  * bellm-sts (eval_sts.py): '.' appended unless the text ends in . ? " or ' ; then a final '?' becomes
@@ -45,46 +46,9 @@ export function applyPrompt(template: string, text: string): string {
   return template.split('{text}').join(text);
 }
 
-export type MaskCompat = 'correct' | 'billm';
 
-export interface EmbedSettings {
-  preprocess: PreprocessName;
-  prompt: string;            // the resolved template (syntax: src/model/template.ts)
-  pooling: Pooling;          // over the template's marked span, or every token when it marks none
-  maxLength: number;         // tokens, BOS included (per piece with tokenize 'pieces')
-  mask: MaskCompat;
-  /** 'pieces': each template piece tokenized on its own (echo-embeddings); absent: 'whole' (one string). */
-  tokenize?: Tokenization;
-  /** What {instruction} stands for; absent when the template has none. */
-  instruction?: string;
-}
 
-/** Where a preset's settings come from: a repository (owner/name), files in it, the commit read. */
-export interface PresetOrigin {
-  repository: string;
-  files: string[];
-  commit: string | null;
-}
 
-export interface Preset extends EmbedSettings {
-  name: string;
-  source: string;
-  origin?: PresetOrigin[];
-  /** Where the official code and the issue that asked for the preset disagree (the code wins). */
-  notes?: string[];
-  // Run settings beyond embedding that a recipe or a published run fixes; flags override each.
-  /** --dtype (bellm-paper: fp16). */
-  dtype?: 'fp32' | 'bf16' | 'fp16';
-  /**
-   * billmStartIndex when --billm-start-index is not given: `value` on any depth (llm2vec: 0, every layer
-   * bidirectional), or only on a model of `forLayers` layers (bellm-paper: 31 of 32; another depth is refused).
-   */
-  billmStartIndex?: { value: number; forLayers?: number };
-  /** Sentences per batch (matters with BiLLM mask compatibility, where padding changes numbers). */
-  batchSize?: number;
-  /** Where each setting comes from, printed by `bellm-bench presets`. */
-  sources?: Partial<Record<'preprocess' | 'prompt' | 'pooling' | 'maxLength' | 'mask' | 'dtype' | 'billmStartIndex' | 'batchSize', string>>;
-}
 
 export const PRESETS: Record<string, Preset> = {
   'bellm-sts': {

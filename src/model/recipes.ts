@@ -2,7 +2,7 @@
 // its official code (repository, files and commit in `origin`). Where the code and issue 15's table
 // disagree, the code wins and a note says so (`bellm-bench presets`, README "Recipe presets").
 // Template syntax: src/model/template.ts. All of them run on the harness's one decoder and scorer.
-import type { Preset } from './presets.ts';
+import type { Preset } from './settings.ts';
 
 const ECHO = { repository: 'jakespringer/echo-embeddings', commit: 'c752c4641d3e78378934e860ac76843f8a5d1880' };
 const LLM2VEC = { repository: 'McGill-NLP/llm2vec', commit: '312adcfb578b4023bfc9d3bcc83b6b87448ab059' };

@@ -19,7 +19,9 @@ import { loadOpenBlas, openBlasMatmul, openBlasStatus, rowInvariant, type OpenBl
 import {
   addInPlaceFast, attentionFast, AttentionScratch, ATTENTION_GEMM_MIN_LEN, BufferPool, matmulBlocked, rmsnormFast, ropeFast, siluMulFast,
 } from './fast.ts';
-import { attentionRef, matmulRef, poolRef, rmsnormRef, ropeRef, siluMulRef } from './kernels.ts';
+import { attentionRef, matmulRef, poolRef, rmsnormRef, ropeRef, siluMulRef, type MatmulFn } from './kernels.ts';
+
+export type { MatmulFn } from './kernels.ts';
 import { allShared, CpuHelper, MIN_PARALLEL_WORK, ropeTable, runJob, type HelperJob, type JobContext } from './threads.ts';
 
 export interface CpuTensor extends Act {
@@ -32,8 +34,6 @@ export interface CpuWeight extends WeightHandle {
   readonly half?: HalfMatrix;
 }
 
-/** x W^T for x: [N, K], W: [O, K]. Replaceable by a faster implementation checked against matmulRef. */
-export type MatmulFn = (x: Float32Array, w: Float32Array, N: number, K: number, O: number, out: Float32Array) => void;
 
 export interface CpuBackendOptions {
   /** The plain reference loops of kernels.ts for every op (default false: the fast kernels). */

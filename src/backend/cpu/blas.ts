@@ -15,7 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import koffi from 'koffi';
-import type { MatmulFn } from './backend.ts';
+import type { MatmulFn } from './kernels.ts';
 
 const CblasRowMajor = 101;
 const CblasNoTrans = 111;

@@ -2,6 +2,9 @@
 // float64 accumulation where it is free. Fast paths elsewhere are checked against these.
 import type { MaskMode, PackedBatch, Pooling } from '../ops.ts';
 
+/** x W^T for x: [N, K], W: [O, K]. Replaceable by a faster implementation checked against matmulRef. */
+export type MatmulFn = (x: Float32Array, w: Float32Array, N: number, K: number, O: number, out: Float32Array) => void;
+
 /** out[n, o] = sum_i x[n, i] * w[o, i]   (x: [N, K], w: [O, K], out: [N, O]) */
 export function matmulRef(x: Float32Array, w: Float32Array, N: number, K: number, O: number, out: Float32Array): void {
   // Four weight rows at a time so each x row is read once per four outputs.

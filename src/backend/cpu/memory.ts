@@ -10,7 +10,17 @@
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../../errors.ts';
-import type { LlamaConfig } from '../../model/types.ts';
+
+/** The parts of a decoder's config the estimate reads (model/types.ts's LlamaConfig has them; the backend does not import it). */
+export interface DecoderShape {
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads: number;
+  head_dim: number;
+  vocab_size: number;
+}
 
 export interface CpuMemoryOptions {
   /** Tokens per batch (the embedder's batch token budget; default 2048). */
@@ -43,14 +53,14 @@ const GB = 1e9;
 const gb = (b: number): string => `${(b / GB).toFixed(1)} GB`;
 
 /** Parameters the embedding forward loads: embeddings, every layer's projections and norms, the final norm. */
-export function loadedParams(c: LlamaConfig, layers = c.num_hidden_layers): number {
+export function loadedParams(c: DecoderShape, layers = c.num_hidden_layers): number {
   const H = c.hidden_size, F = c.intermediate_size, D = c.head_dim;
   const perLayer = H * c.num_attention_heads * D * 2 + H * c.num_key_value_heads * D * 2 + 3 * H * F + 2 * H;
   return c.vocab_size * H + layers * perLayer + H;
 }
 
 /** Memory the CPU backend needs for this model, without looking at the machine. */
-export function estimateCpuMemory(c: LlamaConfig, opts: CpuMemoryOptions = {}): Omit<CpuMemoryEstimate, 'availableBytes' | 'ok' | 'message'> {
+export function estimateCpuMemory(c: DecoderShape, opts: CpuMemoryOptions = {}): Omit<CpuMemoryEstimate, 'availableBytes' | 'ok' | 'message'> {
   const layers = Math.min(opts.layers ?? c.num_hidden_layers, c.num_hidden_layers);
   const N = opts.batchTokens ?? 2048;
   const H = c.hidden_size, F = c.intermediate_size;
@@ -97,7 +107,7 @@ export function availableMemoryBytes(): number {
  * estimate when the model fits; throws a UserError naming needed vs available memory and suggesting
  * the GPU backend when it does not. Call it before loading weights.
  */
-export function checkCpuMemory(c: LlamaConfig, freeBytes: number = availableMemoryBytes(), opts: CpuMemoryOptions = {}): CpuMemoryEstimate {
+export function checkCpuMemory(c: DecoderShape, freeBytes: number = availableMemoryBytes(), opts: CpuMemoryOptions = {}): CpuMemoryEstimate {
   const e = estimateCpuMemory(c, opts);
   const ok = e.neededBytes <= freeBytes;
   const sizes = `${(e.params / 1e9).toFixed(2)}B parameters as ${e.weightDtype} ${gb(e.weightBytes)} (the bf16 checkpoint is ${gb(e.checkpointBf16Bytes)}) + working buffers ${gb(e.workBytes)} + runtime ${gb(e.runtimeBytes)}`;
