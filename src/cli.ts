@@ -2,9 +2,9 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { commands } from './cli/commands.ts';
-import { withGlobalOptions } from './cli/global-options.ts';
+import { withGlobalOptions } from './cli/options/global-options.ts';
 import { UserError } from './errors.ts';
-import { optionGuards } from './cli/guards.ts';
+import { optionGuards } from './cli/options/guards.ts';
 
 const args = hideBin(process.argv);
 const cli = withGlobalOptions(yargs(args).scriptName('bellm-bench'))

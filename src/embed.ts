@@ -1,18 +1,18 @@
 // Library entry: embed(sentences, options) without the CLI.
 import type { Pooling } from './backend/ops.ts';
-import { openEmbedder } from './experiments/setup.ts';
-import { openEmbeddingCache } from './experiments/run-identity.ts';
-import type { Embedder, RunOptions } from './model/embedder.ts';
+import { openEmbedder } from './experiments/run/setup.ts';
+import { openEmbeddingCache } from './experiments/results/run-identity.ts';
+import type { Embedder, RunOptions } from './model/embed/embedder.ts';
 import { resolveSource } from './model/hub/resolve.ts';
-import type { DtypeOption } from './model/precision.ts';
-import { getPreset, presetStartIndex, resolveSettings, type EmbedSettings, type PreprocessName } from './model/presets.ts';
-import type { Tokenization } from './model/template.ts';
+import type { DtypeOption } from './model/formats/precision.ts';
+import { getPreset, presetStartIndex, resolveSettings, type EmbedSettings, type PreprocessName } from './model/presets/presets.ts';
+import type { Tokenization } from './model/tokenize/template.ts';
 
 export interface EmbedOptions {
   /** A directory or a Hugging Face id org/name[@revision] (hub cache first, else downloaded into it). */
   model: string;
   lora?: string;
-  /** auto (default) | fp32 | bf16 | fp16 (src/model/precision.ts). */
+  /** auto (default) | fp32 | bf16 | fp16 (src/model/formats/precision.ts). */
   dtype?: DtypeOption;
   preset?: string;                  // default 'bellm-sts'
   prompt?: string;                  // a template (README "Templates")

@@ -11,14 +11,14 @@
 // Prints one JSON line. Usage: node --import=tsx benchmarks/blas-kernels/measure.ts [--scores]
 import { readFileSync } from 'node:fs';
 import { CpuBackend } from '../../src/backend/cpu/backend.ts';
-import { loadTasks, runSts } from '../../src/experiments/sts.ts';
-import { checkBidirectionality, checkMargins } from '../../src/model/bidirectional-check.ts';
-import { packBatch } from '../../src/model/batch.ts';
-import { Decoder } from '../../src/model/decoder.ts';
-import { Embedder } from '../../src/model/embedder.ts';
-import { loadModel } from '../../src/model/load.ts';
-import { resolveSettings } from '../../src/model/presets.ts';
-import { loadTokenizer } from '../../src/model/tokenizer.ts';
+import { loadTasks, runSts } from '../../src/experiments/run/sts.ts';
+import { checkBidirectionality, checkMargins } from '../../src/model/arch/bidirectional-check.ts';
+import { packBatch } from '../../src/model/arch/batch.ts';
+import { Decoder } from '../../src/model/arch/decoder.ts';
+import { Embedder } from '../../src/model/embed/embedder.ts';
+import { loadModel } from '../../src/model/formats/load.ts';
+import { resolveSettings } from '../../src/model/presets/presets.ts';
+import { loadTokenizer } from '../../src/model/tokenize/tokenizer.ts';
 
 const shared = new URL('../../../shared/', import.meta.url).pathname;
 const fixtures = `${shared}fixtures/`;

@@ -26,9 +26,9 @@ import { parseArgs } from 'node:util';
 import { openBlasStatus } from '../../src/backend/cpu/blas.ts';
 import { CpuBackend } from '../../src/backend/cpu/backend.ts';
 import type { Backend, PackedBatch } from '../../src/backend/ops.ts';
-import { packBatch } from '../../src/model/batch.ts';
-import { Decoder } from '../../src/model/decoder.ts';
-import type { LlamaConfig } from '../../src/model/types.ts';
+import { packBatch } from '../../src/model/arch/batch.ts';
+import { Decoder } from '../../src/model/arch/decoder.ts';
+import type { LlamaConfig } from '../../src/model/arch/types.ts';
 import {
   CONFIGS, matmulParams, randomWeights, repoRoot, sortedBatches, stsbTestSentences, tokenize, usefulFlops, writeWeights,
 } from './workload.ts';

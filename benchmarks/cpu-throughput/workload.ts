@@ -5,8 +5,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import llamaTokenizer from 'llama-tokenizer-js';
-import { applyPrompt, preprocess, PROMPTS } from '../../src/model/presets.ts';
-import type { LayerWeights, LlamaConfig, Matrix, ModelWeights } from '../../src/model/types.ts';
+import { applyPrompt, preprocess, PROMPTS } from '../../src/model/presets/presets.ts';
+import type { LayerWeights, LlamaConfig, Matrix, ModelWeights } from '../../src/model/arch/types.ts';
 import { mulberry32 } from '../../src/eval/sentence-level.ts';
 /** mulberry32 (the one in src/eval), uniform in [0, 1). */
 export const rng = mulberry32;

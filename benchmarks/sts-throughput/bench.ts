@@ -24,7 +24,7 @@
 //   3. our backend: weights generated on the device (bb_fill_normal, std 0.02, norms 1), a warm-up,
 //      then every batch of each mode timed end to end (pack, upload, forward, pooled download).
 //   4. with --sweep: the degradation sweep's work, every billmStartIndex k in 0..L on the same
-//      sentences. Ours: src/experiments/sweep.ts (causal prefix run once, a branch per k, states kept
+//      sentences. Ours: src/experiments/run/sweep.ts (causal prefix run once, a branch per k, states kept
 //      on the device). PyTorch: L+1 independent evaluations, one per k (what a user would otherwise run).
 // Reports sentences/s, tokens/s, useful TFLOP/s, peak memory, and ours / PyTorch.
 import { spawnSync } from 'node:child_process';
@@ -36,14 +36,14 @@ import { CpuBackend } from '../../src/backend/cpu/backend.ts';
 import { CUDA_PRECISIONS, CudaBackend, type CudaPrecision } from '../../src/backend/cuda/backend.ts';
 import type { LibraryKind } from '../../src/backend/cuda/lib.ts';
 import type { WeightHandle } from '../../src/backend/ops.ts';
-import { packBatch } from '../../src/model/batch.ts';
-import { Decoder } from '../../src/model/decoder.ts';
+import { packBatch } from '../../src/model/arch/batch.ts';
+import { Decoder } from '../../src/model/arch/decoder.ts';
 import { ProfiledBackend } from '../../src/backend/profile.ts';
-import { sweepBatch, sweepCost } from '../../src/experiments/sweep.ts';
-import { tokenizeAll } from '../../src/model/embedder.ts';
-import { PRESETS } from '../../src/model/presets.ts';
-import { loadTokenizer } from '../../src/model/tokenizer.ts';
-import type { LlamaConfig, Matrix, ModelWeights } from '../../src/model/types.ts';
+import { sweepBatch, sweepCost } from '../../src/experiments/run/sweep.ts';
+import { tokenizeAll } from '../../src/model/embed/embedder.ts';
+import { PRESETS } from '../../src/model/presets/presets.ts';
+import { loadTokenizer } from '../../src/model/tokenize/tokenizer.ts';
+import type { LlamaConfig, Matrix, ModelWeights } from '../../src/model/arch/types.ts';
 import { allSentences, loadTask } from '../../src/tasks/load.ts';
 import { TASK_ORDER } from '../../src/tasks/registry.ts';
 import { repoRoot, rng, sharedDir, sortedBatches, usefulFlops } from '../cpu-throughput/workload.ts';

@@ -1,5 +1,5 @@
 // The op contract: every compute backend (CPU reference, CUDA) implements this one interface.
-// The decoder (src/model/decoder.ts) is written once against it and never sees which backend runs.
+// The decoder (src/model/arch/decoder.ts) is written once against it and never sees which backend runs.
 
 /** A dense row-major fp32 matrix, as a backend uploads it. `data.length === rows * cols`. */
 export interface Matrix {
@@ -9,7 +9,7 @@ export interface Matrix {
 }
 
 /**
- * A weight kept in memory as 16-bit values (CPU `--dtype bf16|fp16`, src/model/half-matrix.ts) and
+ * A weight kept in memory as 16-bit values (CPU `--dtype bf16|fp16`, src/model/formats/half-matrix.ts) and
  * widened to fp32 when used. `data` widens a fresh fp32 copy on every access (for code that wants a
  * plain Matrix); the CPU backend keeps `bits` and calls `widenInto` with a reusable buffer per matmul.
  */

@@ -8,20 +8,20 @@ import { COMMANDS } from './command-list.ts';
 type AnyCommand = CommandModule<any, any>;
 
 const LOADERS: Record<keyof typeof COMMANDS, () => Promise<AnyCommand>> = {
-  tasks: async () => (await import('./tasks.ts')).tasksCommand,
-  data: async () => (await import('./data.ts')).dataCommand,
-  pairs: async () => (await import('./pairs.ts')).pairsCommand,
-  score: async () => (await import('./score.ts')).scoreCommand,
-  embed: async () => (await import('./embed.ts')).embedCommand,
-  sts: async () => (await import('./sts.ts')).stsCommand,
-  degrade: async () => (await import('./degrade.ts')).degradeCommand,
-  merge: async () => (await import('./merge.ts')).mergeCommand,
-  report: async () => (await import('./report.ts')).reportCommand,
-  presets: async () => (await import('./presets.ts')).presetsCommand,
-  explain: async () => (await import('./explain.ts')).explainCommand,
+  tasks: async () => (await import('./commands/tasks.ts')).tasksCommand,
+  data: async () => (await import('./commands/data.ts')).dataCommand,
+  pairs: async () => (await import('./commands/pairs.ts')).pairsCommand,
+  score: async () => (await import('./commands/score.ts')).scoreCommand,
+  embed: async () => (await import('./commands/embed.ts')).embedCommand,
+  sts: async () => (await import('./commands/sts.ts')).stsCommand,
+  degrade: async () => (await import('./commands/degrade.ts')).degradeCommand,
+  merge: async () => (await import('./commands/merge.ts')).mergeCommand,
+  report: async () => (await import('./commands/report.ts')).reportCommand,
+  presets: async () => (await import('./commands/presets.ts')).presetsCommand,
+  explain: async () => (await import('./commands/explain.ts')).explainCommand,
   // experiment grids (issue 16)
-  run: async () => (await import('./run.ts')).runCommand,
-  slurm: async () => (await import('./slurm.ts')).slurmCommand,
+  run: async () => (await import('./grid/run.ts')).runCommand,
+  slurm: async () => (await import('./grid/slurm.ts')).slurmCommand,
 };
 
 /** A command whose module loads when yargs builds it (it runs, or its --help is asked for). */

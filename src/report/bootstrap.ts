@@ -3,7 +3,7 @@
 // resample with the task's main statistic (Spearman over all the task's pairs: SentEval's `all`
 // for STS12-16, the test split for STS-B/SICK-R).
 import { UserError } from '../errors.ts';
-import type { StsResults, TaskResult } from '../experiments/results.ts';
+import type { StsResults, TaskResult } from '../experiments/results/results.ts';
 import { mulberry32 } from '../eval/sentence-level.ts';
 import { quantileSorted } from './stats.ts';
 

@@ -2,7 +2,7 @@
 // follow figure-style.ts (print units, 7-9 pt); titles and definitions go in the caption unless
 // `style.titles` (--figure-titles) puts them inside the plot too.
 import type { ChartConfiguration, Plugin } from 'chart.js';
-import type { SentenceStat, StsResults } from '../experiments/results.ts';
+import type { SentenceStat, StsResults } from '../experiments/results/results.ts';
 import type { Split } from '../tasks/split.ts';
 import { AVG, fixed, stsTableRow } from './format.ts';
 import { alpha, axisTitle, border, color, grid, legend, splitSuffix, splitText, ticks, titles } from './chart-kit.ts';

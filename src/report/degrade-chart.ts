@@ -2,8 +2,8 @@
 // per sweep (base vs adapter, bidirectional vs truncate on one plot), one turning point per curve marked
 // by a down arrow (the method chosen with --turning-point), per-task lines optional.
 import type { ChartConfiguration, Plugin } from 'chart.js';
-import type { DegradeResults } from '../experiments/results.ts';
-import { chosenTurningPoint, DEFAULT_TURNING_POINT, type TurningPointMethod } from '../experiments/turning-point.ts';
+import type { DegradeResults } from '../experiments/results/results.ts';
+import { chosenTurningPoint, DEFAULT_TURNING_POINT, type TurningPointMethod } from '../experiments/stats/turning-point.ts';
 import { AVG } from './format.ts';
 import { alpha, axisTitle, border, color, grid, legend, PALETTE, splitSuffix, splitText, ticks, titles } from './chart-kit.ts';
 import { DEFAULT_STYLE, FONT_PT, pt, type FigureStyle } from './figure-style.ts';

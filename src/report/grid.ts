@@ -3,8 +3,8 @@
 // figures (print size, as `bellm-bench report` draws them), and every cell's settings and status.
 // Written by the same writer as `bellm-bench report` (Markdown, HTML, CSV, LaTeX, PNG/SVG/PDF).
 import { UserError } from '../errors.ts';
-import type { DegradeResults, Results, StsResults } from '../experiments/results.ts';
-import { DEFAULT_TURNING_POINT, type TurningPointMethod } from '../experiments/turning-point.ts';
+import type { DegradeResults, Results, StsResults } from '../experiments/results/results.ts';
+import { DEFAULT_TURNING_POINT, type TurningPointMethod } from '../experiments/stats/turning-point.ts';
 import type { Split } from '../tasks/split.ts';
 import { bootstrapCompare, type BootstrapComparison } from './bootstrap.ts';
 import { degradeFigures } from './charts.ts';

@@ -2,8 +2,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
-import type { DegradeResults, Results, RunSettings, StsResults } from '../experiments/results.ts';
-import type { ScoreResults } from '../experiments/score-file.ts';
+import type { DegradeResults, Results, RunSettings, StsResults } from '../experiments/results/results.ts';
+import type { ScoreResults } from '../experiments/results/score-file.ts';
 
 export interface LoadedResults { file: string; results: Results }
 

@@ -1,5 +1,5 @@
 // Markdown (GitHub tables) rendering of report tables.
-import type { RunSettings } from '../experiments/results.ts';
+import type { RunSettings } from '../experiments/results/results.ts';
 import { SETTINGS_KEYS, textRows, type Table } from './tables.ts';
 
 const esc = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');

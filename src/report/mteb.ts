@@ -1,8 +1,8 @@
 // `--formats mteb`: each configuration's task scores as MTEB TaskResult files,
 // mteb/<model>/<revision>/<Task>.json (the layout of MTEB's results repository), with a note that the
 // numbers are SentEval's and not interchangeable with MTEB's tasks of the same names.
-import type { StsResults, TaskResult } from '../experiments/results.ts';
-import { identityHash } from '../experiments/identity.ts';
+import type { StsResults, TaskResult } from '../experiments/results/results.ts';
+import { identityHash } from '../experiments/results/identity.ts';
 import { getTask, taskFiles } from '../tasks/registry.ts';
 
 /** MTEB's task names for the SentEval tasks (mteb/tasks/sts/eng). */

@@ -1,5 +1,5 @@
 // BeLLM's published numbers (paper-reference.json, with their source) and the comparison against them.
-import type { StsResults } from '../experiments/results.ts';
+import type { StsResults } from '../experiments/results/results.ts';
 import reference from './paper-reference.json' with { type: 'json' };
 import { AVG, STS_COLUMNS, fixed, round2, signed } from './format.ts';
 

@@ -1,7 +1,7 @@
 // A ranked comparison of configurations scored on the same pairs (e.g. `sts --preset a,b,c`): rows by
 // Avg, each with a paired bootstrap CI of its difference to the first configuration (the baseline).
 import { UserError } from '../errors.ts';
-import type { StsResults } from '../experiments/results.ts';
+import type { StsResults } from '../experiments/results/results.ts';
 import { bootstrapCompare, type BootstrapRow } from './bootstrap.ts';
 import { AVG, STS_COLUMNS, x100 } from './format.ts';
 import { taskColumns, type Table } from './tables.ts';

@@ -2,8 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.ts';
-import type { Results, SentenceStat, StsResults } from '../experiments/results.ts';
-import { DEFAULT_TURNING_POINT, type TurningPointMethod } from '../experiments/turning-point.ts';
+import type { Results, SentenceStat, StsResults } from '../experiments/results/results.ts';
+import { DEFAULT_TURNING_POINT, type TurningPointMethod } from '../experiments/stats/turning-point.ts';
 import type { Split } from '../tasks/split.ts';
 import { bootstrapCompare, type BootstrapComparison } from './bootstrap.ts';
 import { boxplotFigures, degradeFigures, taskBarFigure } from './charts.ts';

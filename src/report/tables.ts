@@ -1,8 +1,8 @@
 // Normalized report tables built from results files. Numbers are stored already scaled (x100, rounded
 // by format.ts); renderers (markdown.ts, csv.ts, html.ts) only print them.
-import type { DegradeResults, RunSettings, StsResults, TaskResult } from '../experiments/results.ts';
+import type { DegradeResults, RunSettings, StsResults, TaskResult } from '../experiments/results/results.ts';
 import type { BootstrapComparison } from './bootstrap.ts';
-import { chosenTurningPoint, DEFAULT_TURNING_POINT, type TurningPointMethod } from '../experiments/turning-point.ts';
+import { chosenTurningPoint, DEFAULT_TURNING_POINT, type TurningPointMethod } from '../experiments/stats/turning-point.ts';
 import type { Split } from '../tasks/split.ts';
 import { AVG, STS_COLUMNS, avgOfPrinted, fixed, round2, signed, stsTableRow, x100 } from './format.ts';
 import { PAPER_COLUMNS, paperDeltas, paperReference, paperSourceLine } from './paper.ts';

@@ -86,8 +86,8 @@ test('no import circles: every strongly connected component of the graph is one 
 });
 
 test('the checks find what they look for: the import forms the source uses, a planted circle, a planted upward import', (t) => {
-  t.true(importsOf(join(SRC, 'model', 'decoder.ts')).some((d) => d.endsWith(join('backend', 'ops.ts'))), 'import type { ... } from is read');
-  t.true(importsOf(join(SRC, 'cli', 'commands.ts')).some((d) => d.endsWith(join('cli', 'sts.ts'))), "import('...') is read");
+  t.true(importsOf(join(SRC, 'model', 'arch', 'decoder.ts')).some((d) => d.endsWith(join('backend', 'ops.ts'))), 'import type { ... } from is read');
+  t.true(importsOf(join(SRC, 'cli', 'commands.ts')).some((d) => d.endsWith(join('cli', 'commands', 'sts.ts'))), "import('...') is read");
   t.true(importsOf(join(SRC, 'index.ts')).length > 0, 'export ... from is read');
   const f = (p: string) => join(SRC, p);
   const planted: Graph = new Map([

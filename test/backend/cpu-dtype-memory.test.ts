@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import { checkCpuMemory, estimateCpuMemory, loadedParams } from '../../src/backend/cpu/memory.ts';
 import { UserError } from '../../src/errors.ts';
-import type { LlamaConfig } from '../../src/model/types.ts';
+import type { LlamaConfig } from '../../src/model/arch/types.ts';
 import { randomLlamaConfig, writeRandomLlama } from '../helpers/random-llama.ts';
 import { repoRoot } from '../helpers/shared.ts';
 

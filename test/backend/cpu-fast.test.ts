@@ -12,9 +12,9 @@ import {
 import { attentionRef, matmulRef, rmsnormRef, ropeRef, siluMulRef } from '../../src/backend/cpu/kernels.ts';
 import { checkCpuMemory, estimateCpuMemory } from '../../src/backend/cpu/memory.ts';
 import type { MaskMode, PackedBatch } from '../../src/backend/ops.ts';
-import { packBatch, packBatchBillmCompat } from '../../src/model/batch.ts';
-import { Decoder } from '../../src/model/decoder.ts';
-import type { LlamaConfig, ModelWeights } from '../../src/model/types.ts';
+import { packBatch, packBatchBillmCompat } from '../../src/model/arch/batch.ts';
+import { Decoder } from '../../src/model/arch/decoder.ts';
+import type { LlamaConfig, ModelWeights } from '../../src/model/arch/types.ts';
 import { UserError } from '../../src/errors.ts';
 import { mulberry32 as rng } from '../../src/eval/sentence-level.ts';
 

@@ -19,16 +19,16 @@ import { CudaBackend, CudaTensor, type CudaPrecision } from '../../src/backend/c
 import { libraryPath, loadCudaLibrary, probeCuda, type CudaLib, type LibraryKind } from '../../src/backend/cuda/lib.ts';
 import { POOLINGS, type Act, type Backend, type MaskMode, type PackedBatch } from '../../src/backend/ops.ts';
 import { parseDevice, selectBackend } from '../../src/backend/select.ts';
-import { packBatch, packBatchBillmCompat } from '../../src/model/batch.ts';
-import { Decoder } from '../../src/model/decoder.ts';
-import { loadModel } from '../../src/model/load.ts';
-import type { LlamaConfig, Matrix, ModelWeights } from '../../src/model/types.ts';
+import { packBatch, packBatchBillmCompat } from '../../src/model/arch/batch.ts';
+import { Decoder } from '../../src/model/arch/decoder.ts';
+import { loadModel } from '../../src/model/formats/load.ts';
+import type { LlamaConfig, Matrix, ModelWeights } from '../../src/model/arch/types.ts';
 import { fixture, goldens } from '../helpers/shared.ts';
 import { cosine } from '../../src/eval/cosine.ts';
 import { spearman } from '../../src/eval/correlation.ts';
 import { firstFailure } from '../helpers/tolerance.ts';
 import { mulberry32 as rng } from '../../src/eval/sentence-level.ts';
-import { f16Bits, halfToNumber } from '../../src/model/dtype.ts';
+import { f16Bits, halfToNumber } from '../../src/model/formats/dtype.ts';
 
 // ---------------------------------------------------------------------------------------------
 // seeded inputs

@@ -14,7 +14,7 @@ import { loadOpenBlas, openBlasStatus } from '../../src/backend/cpu/blas.ts';
 import { CpuBackend } from '../../src/backend/cpu/backend.ts';
 import type { Act, Backend, MaskMode, PackedBatch, Pooling } from '../../src/backend/ops.ts';
 import { POOLINGS } from '../../src/backend/ops.ts';
-import { packBatch, packBatchBillmCompat } from '../../src/model/batch.ts';
+import { packBatch, packBatchBillmCompat } from '../../src/model/arch/batch.ts';
 import { mulberry32 as rng } from '../../src/eval/sentence-level.ts';
 
 const ABS = 8;

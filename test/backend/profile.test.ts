@@ -6,8 +6,8 @@ import test from 'ava';
 import { CpuBackend } from '../../src/backend/cpu/backend.ts';
 import { POOLINGS, type Backend } from '../../src/backend/ops.ts';
 import { ProfiledBackend } from '../../src/backend/profile.ts';
-import { packBatch } from '../../src/model/batch.ts';
-import { Decoder, type ForwardOptions } from '../../src/model/decoder.ts';
+import { packBatch } from '../../src/model/arch/batch.ts';
+import { Decoder, type ForwardOptions } from '../../src/model/arch/decoder.ts';
 import { mulberry32 as rng } from '../../src/eval/sentence-level.ts';
 import { CONFIGS, randomWeights } from '../../benchmarks/cpu-throughput/workload.ts';
 

@@ -3,7 +3,7 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROMPTS } from '../../src/model/presets.ts';
+import { PROMPTS } from '../../src/model/presets/presets.ts';
 import { fixture, goldens, sentevalDir } from '../helpers/shared.ts';
 import { cliFails, cliOk } from '../helpers/cli.ts';
 import { firstFailure } from '../helpers/tolerance.ts';

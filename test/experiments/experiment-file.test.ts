@@ -2,10 +2,10 @@
 import test, { type ExecutionContext } from 'ava';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadGrid, optionTable, optionTables } from '../../src/cli/experiment-options.ts';
-import { cellKey, identityOptions, NOT_IN_KEY } from '../../src/experiments/cells.ts';
-import { closestName, editDistance } from '../../src/experiments/closest.ts';
-import { parseExperiment, RESERVED_OPTIONS, type OptionSpec, type OptionTables } from '../../src/experiments/experiment-file.ts';
+import { loadGrid, optionTable, optionTables } from '../../src/cli/grid/experiment-options.ts';
+import { cellKey, identityOptions, NOT_IN_KEY } from '../../src/experiments/grid/cells.ts';
+import { closestName, editDistance } from '../../src/experiments/stats/closest.ts';
+import { parseExperiment, RESERVED_OPTIONS, type OptionSpec, type OptionTables } from '../../src/experiments/grid/experiment-file.ts';
 import { UserError } from '../../src/errors.ts';
 import { tempDir } from '../helpers/damaged.ts';
 import { fixture, sentevalDir } from '../helpers/shared.ts';

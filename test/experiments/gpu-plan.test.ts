@@ -1,7 +1,7 @@
 import test from 'ava';
 import { UserError } from '../../src/errors.ts';
-import { activationBytesPerToken, planGpuMemory } from '../../src/experiments/gpu-plan.ts';
-import type { LlamaConfig } from '../../src/model/types.ts';
+import { activationBytesPerToken, planGpuMemory } from '../../src/experiments/run/gpu-plan.ts';
+import type { LlamaConfig } from '../../src/model/arch/types.ts';
 
 const llama2_7b: LlamaConfig = {
   model_type: 'llama', hidden_size: 4096, intermediate_size: 11008, num_hidden_layers: 32, num_attention_heads: 32,

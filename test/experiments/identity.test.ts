@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { canonicalJson, identityHash, shortHash } from '../../src/experiments/identity.ts';
+import { canonicalJson, identityHash, shortHash } from '../../src/experiments/results/identity.ts';
 
 test('canonical JSON sorts keys at every level and keeps array order', (t) => {
   t.is(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: null } }), '{"a":{"c":null,"d":[3,{"y":2,"z":1}]},"b":1}');

@@ -1,8 +1,8 @@
 import test from 'ava';
 import { UserError } from '../../src/errors.ts';
-import { parseLayers, parseShard, shardLayers } from '../../src/experiments/layers.ts';
-import { sweepCost } from '../../src/experiments/sweep.ts';
-import { lineSse, turningPoint } from '../../src/experiments/turning-point.ts';
+import { parseLayers, parseShard, shardLayers } from '../../src/experiments/run/layers.ts';
+import { sweepCost } from '../../src/experiments/run/sweep.ts';
+import { lineSse, turningPoint } from '../../src/experiments/stats/turning-point.ts';
 
 test('--layers ranges, lists and mixes', (t) => {
   t.deepEqual(parseLayers('0..4', 4, 'bidirectional'), [0, 1, 2, 3, 4]);

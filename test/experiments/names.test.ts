@@ -5,9 +5,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../../src/errors.ts';
-import { shortHash } from '../../src/experiments/identity.ts';
-import { checkExplicitOut, defaultResultsPath, degradeDefaultPath, modelRef, resultsStem, stsDefaultPath, type ResultsIdentity } from '../../src/experiments/names.ts';
-import { chosenTurningPoint } from '../../src/experiments/turning-point.ts';
+import { shortHash } from '../../src/experiments/results/identity.ts';
+import { checkExplicitOut, defaultResultsPath, degradeDefaultPath, modelRef, resultsStem, stsDefaultPath, type ResultsIdentity } from '../../src/experiments/results/names.ts';
+import { chosenTurningPoint } from '../../src/experiments/stats/turning-point.ts';
 import { handRun, settings } from '../report/fixtures/synthetic.ts';
 
 const base: ResultsIdentity = {

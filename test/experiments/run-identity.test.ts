@@ -1,8 +1,8 @@
 // The run identity: every part counts, a setting added later counts without listing it, and a
 // difference is named.
 import test from 'ava';
-import { embeddingSettings, identityDifference, runIdentity, type RunIdentityInput } from '../../src/experiments/run-identity.ts';
-import { resolveSettings } from '../../src/model/presets.ts';
+import { embeddingSettings, identityDifference, runIdentity, type RunIdentityInput } from '../../src/experiments/results/run-identity.ts';
+import { resolveSettings } from '../../src/model/presets/presets.ts';
 
 const base: RunIdentityInput = {
   files: { weights: { 'config.json': 'a'.repeat(64), 'model.safetensors': 'b'.repeat(64) }, adapter: null, tokenizer: { 'tokenizer.model': 'c'.repeat(64) } },

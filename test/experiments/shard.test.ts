@@ -1,9 +1,9 @@
 // Sharding a grid: --shard auto under a Slurm array, and the cost-balanced plan.
 import test from 'ava';
 import fc from 'fast-check';
-import { shardLayers } from '../../src/experiments/layers.ts';
-import { parseShardOption, planShards, slurmArrayShard, sweepPieceCost, type CellCost } from '../../src/experiments/shard.ts';
-import { sweepCost } from '../../src/experiments/sweep.ts';
+import { shardLayers } from '../../src/experiments/run/layers.ts';
+import { parseShardOption, planShards, slurmArrayShard, sweepPieceCost, type CellCost } from '../../src/experiments/grid/shard.ts';
+import { sweepCost } from '../../src/experiments/run/sweep.ts';
 import { UserError } from '../../src/errors.ts';
 
 const env = (id?: number, min?: number, count?: number, max?: number): NodeJS.ProcessEnv => ({

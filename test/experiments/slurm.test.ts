@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { UserError } from '../../src/errors.ts';
-import { arrayScript, checkSlurmOptions, mergeScript, parseJobId, shellQuote, submitScript, type SlurmOptions } from '../../src/experiments/slurm.ts';
+import { arrayScript, checkSlurmOptions, mergeScript, parseJobId, shellQuote, submitScript, type SlurmOptions } from '../../src/experiments/grid/slurm.ts';
 import { tempDir } from '../helpers/damaged.ts';
 import { fixture, repoRoot, sentevalDir } from '../helpers/shared.ts';
 

@@ -1,9 +1,9 @@
 // Issue 9: a 64-token cap would cut the end of the prompt of the longest STS sentences, so the STS
 // preset keeps 512 tokens; the degradation preset truncates at 64 like eval_degradation.py.
 import test from 'ava';
-import { tokenizeAll } from '../../src/model/embedder.ts';
-import { PROMPTS, resolveSettings } from '../../src/model/presets.ts';
-import { loadTokenizer } from '../../src/model/tokenizer.ts';
+import { tokenizeAll } from '../../src/model/embed/embedder.ts';
+import { PROMPTS, resolveSettings } from '../../src/model/presets/presets.ts';
+import { loadTokenizer } from '../../src/model/tokenize/tokenizer.ts';
 import { allSentences, loadTask } from '../../src/tasks/load.ts';
 import { TASK_ORDER } from '../../src/tasks/registry.ts';
 import { fixture, goldens, sentevalDir } from '../helpers/shared.ts';

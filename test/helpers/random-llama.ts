@@ -2,9 +2,9 @@
 // tokenizer files copied from the fixture), for tests that need a model far larger than tiny-llama.
 import { closeSync, copyFileSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { neededTensors } from '../../src/model/checkpoint.ts';
-import { toHalfBits } from '../../src/model/dtype.ts';
-import type { LlamaConfig } from '../../src/model/types.ts';
+import { neededTensors } from '../../src/model/formats/checkpoint.ts';
+import { toHalfBits } from '../../src/model/formats/dtype.ts';
+import type { LlamaConfig } from '../../src/model/arch/types.ts';
 import { fixture } from './shared.ts';
 
 export interface RandomLlamaShape { hidden: number; intermediate: number; layers: number; heads: number; kvHeads: number }

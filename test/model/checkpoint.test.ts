@@ -5,11 +5,11 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../src/errors.ts';
-import { Checkpoint, neededTensors } from '../../src/model/checkpoint.ts';
-import { bf16ToF32, f16ToF32, firstNonFinite, halfToNumber } from '../../src/model/dtype.ts';
-import { loadModel } from '../../src/model/load.ts';
-import { SafetensorsFile } from '../../src/model/safetensors.ts';
-import type { LoadedModel, Matrix } from '../../src/model/types.ts';
+import { Checkpoint, neededTensors } from '../../src/model/formats/checkpoint.ts';
+import { bf16ToF32, f16ToF32, firstNonFinite, halfToNumber } from '../../src/model/formats/dtype.ts';
+import { loadModel } from '../../src/model/formats/load.ts';
+import { SafetensorsFile } from '../../src/model/formats/safetensors.ts';
+import type { LoadedModel, Matrix } from '../../src/model/arch/types.ts';
 import { copyDir, editHeader, readSafetensorsParts, tempDir, truncateFile, writeSafetensorsParts } from '../helpers/damaged.ts';
 import { fixture } from '../helpers/shared.ts';
 

@@ -3,7 +3,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../src/errors.ts';
-import { normalizeConfig, readConfig } from '../../src/model/config.ts';
+import { normalizeConfig, readConfig } from '../../src/model/formats/config.ts';
 import { copyDir, tempDir } from '../helpers/damaged.ts';
 import { fixture } from '../helpers/shared.ts';
 

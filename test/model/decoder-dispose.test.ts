@@ -2,7 +2,7 @@
 import test from 'ava';
 import { CpuBackend } from '../../src/backend/cpu/backend.ts';
 import type { WeightHandle } from '../../src/backend/ops.ts';
-import { Decoder } from '../../src/model/decoder.ts';
+import { Decoder } from '../../src/model/arch/decoder.ts';
 import { CONFIGS, randomWeights } from '../../benchmarks/cpu-throughput/workload.ts';
 
 test('dispose frees the embedding, the final norm and the 9 weights of every layer, each once', (t) => {

@@ -5,10 +5,10 @@ import test from 'ava';
 import { CpuBackend } from '../../src/backend/cpu/backend.ts';
 import type { Act, AttentionShape, Backend, PackedBatch, Pooling, WeightHandle } from '../../src/backend/ops.ts';
 import { withScope } from '../../src/backend/scope.ts';
-import { packBatch } from '../../src/model/batch.ts';
-import { Decoder } from '../../src/model/decoder.ts';
-import type { Matrix } from '../../src/model/types.ts';
-import { sweepBatch } from '../../src/experiments/sweep.ts';
+import { packBatch } from '../../src/model/arch/batch.ts';
+import { Decoder } from '../../src/model/arch/decoder.ts';
+import type { Matrix } from '../../src/model/arch/types.ts';
+import { sweepBatch } from '../../src/experiments/run/sweep.ts';
 import { mulberry32 as rng } from '../../src/eval/sentence-level.ts';
 import { CONFIGS, randomWeights } from '../../benchmarks/cpu-throughput/workload.ts';
 

@@ -3,10 +3,10 @@
 import test from 'ava';
 import { CpuBackend } from '../../src/backend/cpu/backend.ts';
 import { POOLINGS } from '../../src/backend/ops.ts';
-import { packBatch, packBatchBillmCompat } from '../../src/model/batch.ts';
-import { Decoder } from '../../src/model/decoder.ts';
-import { loadModel } from '../../src/model/load.ts';
-import type { LoadedModel } from '../../src/model/types.ts';
+import { packBatch, packBatchBillmCompat } from '../../src/model/arch/batch.ts';
+import { Decoder } from '../../src/model/arch/decoder.ts';
+import { loadModel } from '../../src/model/formats/load.ts';
+import type { LoadedModel } from '../../src/model/arch/types.ts';
 import { fixture, goldens } from '../helpers/shared.ts';
 import { BATCH_VARIANCE_REL, firstFailure } from '../helpers/tolerance.ts';
 

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { EmbeddingCache, MemoryStore } from '../../src/model/embedding-cache.ts';
+import { EmbeddingCache, MemoryStore } from '../../src/model/embed/embedding-cache.ts';
 import { tempDir } from '../helpers/damaged.ts';
 import { repoRoot } from '../helpers/shared.ts';
 
@@ -131,7 +131,7 @@ for (const [name, damage] of damages) {
 
 test('concurrent writer processes on one cache key: every vector right afterwards', async (t) => {
   const dir = tempDir(t);
-  const script = `import { EmbeddingCache } from ${JSON.stringify(path.join(repoRoot, 'src/model/embedding-cache.ts'))};
+  const script = `import { EmbeddingCache } from ${JSON.stringify(path.join(repoRoot, 'src/model/embed/embedding-cache.ts'))};
     const [dir, from, to] = process.argv.slice(1).map((x, i) => i ? Number(x) : x);
     const DIM = ${DIM};
     const vecOf = ${vecOf.toString()};

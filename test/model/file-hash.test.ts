@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { UserError } from '../../src/errors.ts';
-import { defaultMemoPath, hashFile, sha256Stream } from '../../src/model/file-hash.ts';
-import { hashModelFiles, weightFileNames } from '../../src/model/model-files.ts';
+import { defaultMemoPath, hashFile, sha256Stream } from '../../src/model/formats/file-hash.ts';
+import { hashModelFiles, weightFileNames } from '../../src/model/formats/model-files.ts';
 import { tempDir } from '../helpers/damaged.ts';
 import { fixture, repoRoot } from '../helpers/shared.ts';
 
@@ -93,7 +93,7 @@ test('concurrent writers (child processes) leave a memo of whole records', async
   const memo = path.join(dir, 'hashes.jsonl');
   const n = 6, per = 25;
   for (let p = 0; p < n; p++) for (let i = 0; i < per; i++) fs.writeFileSync(path.join(dir, `f${p}-${i}`), `file ${p} ${i}`);
-  const script = `import { hashFile } from ${JSON.stringify(path.join(repoRoot, 'src/model/file-hash.ts'))};
+  const script = `import { hashFile } from ${JSON.stringify(path.join(repoRoot, 'src/model/formats/file-hash.ts'))};
     const [dir, memo, p, per] = process.argv.slice(1);
     for (let i = 0; i < Number(per); i++) hashFile(dir + '/f' + p + '-' + i, { memo });`;
   const run = promisify(execFile);

@@ -6,12 +6,12 @@ import test from 'ava';
 import fc from 'fast-check';
 import { CpuBackend } from '../../src/backend/cpu/backend.ts';
 import { POOLINGS } from '../../src/backend/ops.ts';
-import { packBatch } from '../../src/model/batch.ts';
-import { Decoder } from '../../src/model/decoder.ts';
-import { bf16Bits, f16Bits, firstNonFiniteHalf, halfToNumber, toHalfBits, widenHalf } from '../../src/model/dtype.ts';
-import { isHalfMatrix } from '../../src/model/half-matrix.ts';
-import { loadModel } from '../../src/model/load.ts';
-import type { Matrix, ModelWeights } from '../../src/model/types.ts';
+import { packBatch } from '../../src/model/arch/batch.ts';
+import { Decoder } from '../../src/model/arch/decoder.ts';
+import { bf16Bits, f16Bits, firstNonFiniteHalf, halfToNumber, toHalfBits, widenHalf } from '../../src/model/formats/dtype.ts';
+import { isHalfMatrix } from '../../src/model/formats/half-matrix.ts';
+import { loadModel } from '../../src/model/formats/load.ts';
+import type { Matrix, ModelWeights } from '../../src/model/arch/types.ts';
 import { fixture, goldens } from '../helpers/shared.ts';
 import { firstFailure } from '../helpers/tolerance.ts';
 

@@ -8,12 +8,12 @@ import test from 'ava';
 import { getHFHubCachePath } from '@huggingface/hub';
 import { CpuBackend } from '../../src/backend/cpu/backend.ts';
 import { UserError } from '../../src/errors.ts';
-import { packBatch } from '../../src/model/batch.ts';
-import { Decoder } from '../../src/model/decoder.ts';
+import { packBatch } from '../../src/model/arch/batch.ts';
+import { Decoder } from '../../src/model/arch/decoder.ts';
 import { hubCacheDir } from '../../src/model/hub/cache.ts';
 import { parseHubSpec } from '../../src/model/hub/ids.ts';
 import { resolveSource, type ResolveOptions } from '../../src/model/hub/resolve.ts';
-import { loadModel } from '../../src/model/load.ts';
+import { loadModel } from '../../src/model/formats/load.ts';
 import { fixture, goldens } from '../helpers/shared.ts';
 import { cacheFromDir, fakeCommit, filesOf, gitBlobSha1, sha256, startFakeHub, type FakeHub, type FakeRepo } from '../helpers/hub.ts';
 

@@ -5,11 +5,11 @@ import test from 'ava';
 import { CpuBackend } from '../../src/backend/cpu/backend.ts';
 import { CudaBackend } from '../../src/backend/cuda/backend.ts';
 import { libraryPath } from '../../src/backend/cuda/lib.ts';
-import { packBatch } from '../../src/model/batch.ts';
-import { neededTensors } from '../../src/model/checkpoint.ts';
-import { Decoder, type ForwardOptions } from '../../src/model/decoder.ts';
-import { loadModel } from '../../src/model/load.ts';
-import type { Matrix, ModelWeights } from '../../src/model/types.ts';
+import { packBatch } from '../../src/model/arch/batch.ts';
+import { neededTensors } from '../../src/model/formats/checkpoint.ts';
+import { Decoder, type ForwardOptions } from '../../src/model/arch/decoder.ts';
+import { loadModel } from '../../src/model/formats/load.ts';
+import type { Matrix, ModelWeights } from '../../src/model/arch/types.ts';
 import { fixture, goldens } from '../helpers/shared.ts';
 
 const dir = fixture('tiny-llama');

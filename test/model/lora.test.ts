@@ -7,11 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../src/errors.ts';
 import { loadOpenBlas, openBlasStatus } from '../../src/backend/cpu/blas.ts';
-import { loadModel } from '../../src/model/load.ts';
-import { isTargeted, mergeLora, normalizeAdapterConfig, openAdapter, patternValue, peftSelects } from '../../src/model/lora.ts';
-import { readConfig } from '../../src/model/config.ts';
-import { SafetensorsFile } from '../../src/model/safetensors.ts';
-import { TorchBinFile } from '../../src/model/torch-bin.ts';
+import { loadModel } from '../../src/model/formats/load.ts';
+import { isTargeted, mergeLora, normalizeAdapterConfig, openAdapter, patternValue, peftSelects } from '../../src/model/adapters/lora.ts';
+import { readConfig } from '../../src/model/formats/config.ts';
+import { SafetensorsFile } from '../../src/model/formats/safetensors.ts';
+import { TorchBinFile } from '../../src/model/formats/torch-bin.ts';
 import { copyDir, editZip, indexOfBytes, seededFloats, tempDir, writeF32Safetensors } from '../helpers/damaged.ts';
 import { fixture } from '../helpers/shared.ts';
 

@@ -1,22 +1,22 @@
 // The recipe presets against their official rules, written out here independently of
-// src/model/template.ts: token ids from SentencePiece ids of each piece (tok.encode(piece) without its
+// src/model/tokenize/template.ts: token ids from SentencePiece ids of each piece (tok.encode(piece) without its
 // BOS; the tokenizer reproduces the goldens' sentencepieceIds, checked first), the positions each
 // official pooling averages, and the pooled vectors against the decoder's per-token hidden states
 // (proven against the float64 goldens) averaged by hand over those positions.
 import test from 'ava';
 import { CpuBackend } from '../../src/backend/cpu/backend.ts';
 import type { Pooling } from '../../src/backend/ops.ts';
-import { loadTasks, runSts } from '../../src/experiments/sts.ts';
+import { loadTasks, runSts } from '../../src/experiments/run/sts.ts';
 import { allSentences } from '../../src/tasks/load.ts';
-import { runDegrade, pointOptions } from '../../src/experiments/degrade.ts';
-import { sweepBatch } from '../../src/experiments/sweep.ts';
-import { packBatch, packBatchBillmCompat } from '../../src/model/batch.ts';
-import { Embedder, encodeAll } from '../../src/model/embedder.ts';
-import { loadModel } from '../../src/model/load.ts';
-import { getPreset, PRESETS, presetStartIndex, preprocess, resolveSettings } from '../../src/model/presets.ts';
-import { RECIPE_PRESETS } from '../../src/model/recipes.ts';
-import { pooledPositions } from '../../src/model/template.ts';
-import { loadTokenizer } from '../../src/model/tokenizer.ts';
+import { runDegrade, pointOptions } from '../../src/experiments/run/degrade.ts';
+import { sweepBatch } from '../../src/experiments/run/sweep.ts';
+import { packBatch, packBatchBillmCompat } from '../../src/model/arch/batch.ts';
+import { Embedder, encodeAll } from '../../src/model/embed/embedder.ts';
+import { loadModel } from '../../src/model/formats/load.ts';
+import { getPreset, PRESETS, presetStartIndex, preprocess, resolveSettings } from '../../src/model/presets/presets.ts';
+import { RECIPE_PRESETS } from '../../src/model/presets/recipes.ts';
+import { pooledPositions } from '../../src/model/tokenize/template.ts';
+import { loadTokenizer } from '../../src/model/tokenize/tokenizer.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

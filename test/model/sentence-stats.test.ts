@@ -4,9 +4,9 @@ import { CpuBackend } from '../../src/backend/cpu/backend.ts';
 import { cosine } from '../../src/eval/cosine.ts';
 import { pearson, spearman } from '../../src/eval/correlation.ts';
 import { pivotSpearman } from '../../src/eval/pivot-spearman.ts';
-import { packBatch } from '../../src/model/batch.ts';
-import { Decoder } from '../../src/model/decoder.ts';
-import { loadModel } from '../../src/model/load.ts';
+import { packBatch } from '../../src/model/arch/batch.ts';
+import { Decoder } from '../../src/model/arch/decoder.ts';
+import { loadModel } from '../../src/model/formats/load.ts';
 import { fixture, goldens } from '../helpers/shared.ts';
 
 const g = goldens();
@@ -43,10 +43,10 @@ test('STS-B sample: cosines of last-pooled causal embeddings and their Spearman/
 });
 
 test('sentenceSpan: the sentence tokens inside the prompt are the sentence tokenized alone', async (t) => {
-  const { sentenceSpan } = await import('../../src/experiments/sentence-stats.ts');
-  const { Embedder } = await import('../../src/model/embedder.ts');
-  const { loadTokenizer } = await import('../../src/model/tokenizer.ts');
-  const { preprocess, resolveSettings } = await import('../../src/model/presets.ts');
+  const { sentenceSpan } = await import('../../src/experiments/stats/sentence-stats.ts');
+  const { Embedder } = await import('../../src/model/embed/embedder.ts');
+  const { loadTokenizer } = await import('../../src/model/tokenize/tokenizer.ts');
+  const { preprocess, resolveSettings } = await import('../../src/model/presets/presets.ts');
   const tok = loadTokenizer(fixture('tiny-llama'));
   const e = new Embedder(m, tok, new CpuBackend());
   const s = resolveSettings('bellm-sts', {});

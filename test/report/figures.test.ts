@@ -6,7 +6,7 @@ import { degradeFigure } from '../../src/report/degrade-chart.ts';
 import { FIGURE_SIZES, parseFigureSize, type FigureStyle } from '../../src/report/figure-style.ts';
 import { draw, renderPdf, renderPng, renderSvg, type FigureSpec } from '../../src/report/render.ts';
 import { UserError } from '../../src/errors.ts';
-import { chosenTurningPoint } from '../../src/experiments/turning-point.ts';
+import { chosenTurningPoint } from '../../src/experiments/stats/turning-point.ts';
 import { syntheticDegrade, syntheticSts } from './fixtures/synthetic.ts';
 
 const runs = [syntheticSts('synthetic A', 1, 0.35, 20), syntheticSts('synthetic B', 2, 0.25, 20)];

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../../src/errors.ts';
-import type { StsResults } from '../../src/experiments/results.ts';
+import type { StsResults } from '../../src/experiments/results/results.ts';
 import { applyLabels } from '../../src/report/labels.ts';
 import { collectResults, parseResults, type LoadedResults } from '../../src/report/load.ts';
 import { MTEB_NOTE } from '../../src/report/mteb.ts';

@@ -4,7 +4,7 @@ import { tableToCsv } from '../../src/report/csv.ts';
 import { tableToMarkdown } from '../../src/report/markdown.ts';
 import { formatPaperComparison } from '../../src/report/paper.ts';
 import { degradeTable, paperTable, stsTable, subsetTable } from '../../src/report/tables.ts';
-import type { DegradeResults } from '../../src/experiments/results.ts';
+import type { DegradeResults } from '../../src/experiments/results/results.ts';
 import { handRun, syntheticDegrade } from './fixtures/synthetic.ts';
 
 // Raw Spearman values chosen to print as BeLLM's README row.

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { UserError } from '../../src/errors.ts';
 import { evaluateTask } from '../../src/eval/sts.ts';
-import { loadTasks } from '../../src/experiments/sts.ts';
+import { loadTasks } from '../../src/experiments/run/sts.ts';
 import { scoredSubsets } from '../../src/tasks/load.ts';
 import { getTask, TASK_SPECS } from '../../src/tasks/registry.ts';
 import { defaultTaskNames, parseSplit, splitSpec } from '../../src/tasks/split.ts';

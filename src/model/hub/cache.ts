@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { getRepoFolderName } from '@huggingface/hub';
-import { hashStream } from '../file-hash.ts';
+import { hashStream } from '../formats/file-hash.ts';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 

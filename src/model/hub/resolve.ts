@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../errors.ts';
-import type { HubRef } from '../types.ts';
+import type { HubRef } from '../arch/types.ts';
 import { blobPath, checkHubHash, hubEnv, hubHashOf, linkIntoSnapshot, readRef, repoFolder, snapshotDir, writeRef, type HubEnv } from './cache.ts';
 import { HubClient, HubUnreachable, type ProgressFactory } from './http.ts';
 import { isCommitHash, looksLikeHubId, parseHubSpec } from './ids.ts';

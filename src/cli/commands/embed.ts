@@ -1,0 +1,100 @@
+import { createWriteStream, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import type { CommandModule } from 'yargs';
+import { UserError } from '../../errors.ts';
+import { info, notice, progressBar } from '../../experiments/run/progress.ts';
+import { openEmbeddingCache } from '../../experiments/results/run-identity.ts';
+import { requireBidirectionality } from '../../experiments/run/self-check.ts';
+import { countTruncated, type RunOptions } from '../../model/embed/embedder.ts';
+import { npyFloat32 } from '../../model/formats/npy.ts';
+import { pooledPositions, truncationRule } from '../../model/tokenize/template.ts';
+import { firstInvalidUtf8Line } from '../../tasks/text.ts';
+import { checkInputFile, checkOutputFile, preflightModel } from '../options/guards.ts';
+import { batchSizeFrom, batchTokensFrom, nLayersFrom, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from '../options/model-options.ts';
+import { openResolved, resolveModel } from '../options/open-model.ts';
+import { COMMANDS } from '../command-list.ts';
+
+interface EmbedArgs extends ModelArgs {
+  input: string;
+  output: string;
+  'billm-start-index'?: number;
+  'n-layers'?: number;
+  'with-tokens': boolean;
+}
+
+export const embedCommand: CommandModule<object, EmbedArgs> = {
+  ...COMMANDS.embed,
+  builder: (y) => withModelOptions(y, 'bellm-sts')
+    .option('input', { type: 'string', demandOption: true, describe: 'UTF-8 text file, one sentence per line' })
+    .option('output', { type: 'string', demandOption: true, describe: 'output file: .jsonl ({"text", "embedding"} per line) or .npy (float32 matrix, one row per input line, in order)' })
+    .option('billm-start-index', { type: 'number', describe: 'layers with index >= k attend bidirectionally' })
+    .option('n-layers', { type: 'number', describe: 'keep only the first n layers' })
+    .option('with-tokens', { type: 'boolean', default: false, describe: 'add "ids" (every input id, BOS/EOS included) and "pooledPositions" (0-based positions pooled) to each line' }) as never,
+  handler: async (a) => {
+    // Everything that can be checked without the weights is checked before they load.
+    const format = outputFormat(a.output);
+    if (a['with-tokens'] && format !== 'jsonl') throw new UserError(`--with-tokens writes "ids" and "pooledPositions" into JSONL lines: name a .jsonl --output, not ${a.output}`);
+    checkInputFile(a.input, '--input');
+    const sentences = readSentences(a.input);
+    const settings = settingsFrom(a);
+    const model = await resolveModel(a, settings.mask);
+    const L = preflightModel({ ...a, model: model.modelDir }, settings).num_hidden_layers;
+    const billmStartIndex = startIndexFrom(a['billm-start-index'], L, a.preset), nLayers = nLayersFrom(a['n-layers'], L);
+    checkOutputFile(a.output, '--output');
+    const { embedder, batchTokens } = openResolved(model, a);
+    requireBidirectionality(embedder, { from: billmStartIndex, layers: nLayers, quiet: a.quiet });
+    const encoded = embedder.encode(sentences, settings); // template errors before the long work; reused by embed
+    const truncated = countTruncated(encoded);
+    if (truncated) info(a.quiet, `${truncated} of ${sentences.length} inputs were truncated (${truncationRule(settings.tokenize ?? 'whole', settings.maxLength)})`);
+    const bar = progressBar('embedding', a.quiet);
+    const run: RunOptions = {
+      ...settings, billmStartIndex, nLayers, batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens),
+      batchSize: batchSizeFrom(a['batch-size'], settings.mask, (l) => info(a.quiet, l), a.preset), onProgress: (d, n) => bar.update(d, n),
+    };
+    run.cache = openEmbeddingCache(embedder, run, a.cache ? a['cache-dir'] : null, notice);
+    const vecs = embedder.embed(sentences, run);
+    bar.stop();
+    // Written to a temp file and renamed: a failed write never leaves a partial output behind.
+    const tmp = `${a.output}.tmp`;
+    try {
+      if (format === 'npy') {
+        writeFileSync(tmp, npyFloat32(vecs, embedder.dim));
+      } else {
+        const out = createWriteStream(tmp);
+        const failed = new Promise<never>((_, rej) => out.on('error', rej));
+        sentences.forEach((s, i) => {
+          const tokens = a['with-tokens'] ? { ids: encoded[i].ids, pooledPositions: pooledPositions(encoded[i], settings.pooling) } : {};
+          out.write(`${JSON.stringify({ text: s, embedding: Array.from(vecs[i]), ...tokens })}\n`);
+        });
+        await Promise.race([failed, new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())))]);
+      }
+      renameSync(tmp, a.output);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw new UserError(`--output ${a.output}: writing failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); free space or pass another path`);
+    }
+  },
+};
+
+/** The output format from the file's extension, checked before the model loads. */
+export function outputFormat(path: string): 'jsonl' | 'npy' {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.jsonl') return 'jsonl';
+  if (ext === '.npy') return 'npy';
+  throw new UserError(`--output ${path}: name a .jsonl file ({"text", "embedding"} per line) or a .npy file (float32, one row per sentence)`);
+}
+
+/** One sentence per line of a strict UTF-8 file (\n or \r\n); invalid bytes are refused, naming the line. */
+export function readSentences(file: string): string[] {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new UserError(`--input ${file}: cannot read the input file (${(e as NodeJS.ErrnoException).code ?? 'error'}); one sentence per line expected`);
+  }
+  const line = firstInvalidUtf8Line(bytes);
+  if (line > 0) throw new UserError(`${file}:${line}: not valid UTF-8; save the file as UTF-8 (one sentence per line)`);
+  const sentences = bytes.toString('utf8').split(/\r?\n/);
+  if (sentences.at(-1) === '') sentences.pop();
+  return sentences;
+}
