@@ -25,9 +25,31 @@ export interface ScoreResults {
 
 export interface ScoredFile { evaluation: StsEvaluation; result: TaskResult; bytes: Buffer; format: PredictionFormat }
 
+/**
+ * Scores predicted similarities for one task as SentEval does: `values` holds one number per scored pair,
+ * in `bellm-bench pairs` order (subsets concatenated). `source` names where they came from in errors.
+ */
+export function scorePredictions(taskName: string, values: readonly number[], o: { dataDir: string; split?: Split; source?: string }): { evaluation: StsEvaluation; result: TaskResult } {
+  const split = o.split ?? 'test';
+  const spec = splitSpec(getTask(taskName), split); // unknown names and missing splits fail before any file is read
+  const task = loadTask(spec, o.dataDir);
+  const subsets = scoredSubsets(task);
+  const expected = subsets.reduce((a, s) => a + s.pairs.length, 0);
+  if (values.length !== expected) {
+    const order = subsets.map((s) => `${s.name} ${s.pairs.length}`).join(', ');
+    throw new UserError(`${o.source ?? 'predictions'}: expected ${expected} scores for ${spec.name}${split !== 'test' ? ` ${split}` : ''} (one per scored pair, in order: ${order}; \`bellm-bench pairs --task ${spec.name}\` lists them), got ${values.length}`);
+  }
+  const evaluation = evaluateTask(task, splitScored(task, [...values]));
+  let at = 0;
+  const pairs = subsets.flatMap((s) => s.pairs.map((p) => ({ subset: s.name, gold: p.gold, pred: values[at++] })));
+  const { task: name, label, main, all, mean, wmean, subsets: subs } = evaluation;
+  const result: TaskResult = { task: name, label, main, all: { pearson: all.pearson, spearman: all.spearman }, mean, wmean, subsets: subs, pairs };
+  return { evaluation, result };
+}
+
 /** Read, check and score one predictions file for one task (one value per scored pair, in `pairs` order). */
 export function scoreFile(taskName: string, file: string, dataDir: string, format: PredictionFormat = formatFromPath(file), split: Split = 'test'): ScoredFile {
-  const spec = splitSpec(getTask(taskName), split); // unknown names and missing splits fail before any file is read
+  splitSpec(getTask(taskName), split); // unknown names and missing splits fail before any file is read
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
@@ -35,19 +57,7 @@ export function scoreFile(taskName: string, file: string, dataDir: string, forma
     throw new UserError(`cannot read predictions file ${file}`);
   }
   const values = parsePredictions(bytes.toString('utf8'), format, file);
-  const task = loadTask(spec, dataDir);
-  const subsets = scoredSubsets(task);
-  const expected = subsets.reduce((a, s) => a + s.pairs.length, 0);
-  if (values.length !== expected) {
-    const order = subsets.map((s) => `${s.name} ${s.pairs.length}`).join(', ');
-    throw new UserError(`${file}: expected ${expected} scores for ${spec.name}${split !== 'test' ? ` ${split}` : ''} (one per scored pair, in order: ${order}; \`bellm-bench pairs --task ${spec.name}\` lists them), got ${values.length}`);
-  }
-  const evaluation = evaluateTask(task, splitScored(task, values));
-  let at = 0;
-  const pairs = subsets.flatMap((s) => s.pairs.map((p) => ({ subset: s.name, gold: p.gold, pred: values[at++] })));
-  const { task: name, label, main, all, mean, wmean, subsets: subs } = evaluation;
-  const result: TaskResult = { task: name, label, main, all: { pearson: all.pearson, spearman: all.spearman }, mean, wmean, subsets: subs, pairs };
-  return { evaluation, result, bytes, format };
+  return { ...scorePredictions(taskName, values, { dataDir, split, source: file }), bytes, format };
 }
 
 /** One configuration from predictions files (one per task); tasks are put in table order, each at most once. */
