@@ -6,7 +6,7 @@ import { formatStsTable } from '../../eval/table.ts';
 import { degradeRunSettings, runDegrade } from '../../experiments/run/degrade.ts';
 import { parseLayers, parseShard, shardLayers, type SweepMode } from '../../experiments/run/layers.ts';
 import { info } from '../../experiments/run/progress.ts';
-import { openedFor, resolveModel, type OpenedModel, type ResolvedModel } from '../options/open-model.ts';
+import { modelSource, openedFor, resolveModel, type ModelSource, type OpenedModel, type ResolvedModel } from '../options/open-model.ts';
 import { loadTasks, modelName } from '../../experiments/run/sts.ts';
 import { degradeDefaultPath } from '../../experiments/results/names.ts';
 import { precisionOf } from '../../experiments/run/setup.ts';
@@ -15,7 +15,7 @@ import type { DegradeResults } from '../../experiments/results/results.ts';
 import type { EmbedSettings } from '../../model/presets/presets.ts';
 import type { Split } from '../../tasks/split.ts';
 import { batchTokensFrom, settingsFrom, withModelOptions, type ModelArgs } from '../options/model-options.ts';
-import { checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, splitAndTasks } from '../options/guards.ts';
+import { cacheDirOf, checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, splitAndTasks } from '../options/guards.ts';
 import { COMMANDS } from '../command-list.ts';
 
 export interface DegradeArgs extends ModelArgs {
@@ -43,73 +43,93 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
     .option('out', { type: 'string', describe: 'results file; an existing one of the same sweep is resumed (default reports/degrade-<model>[+adapter]+<mode>-<hash of the settings>.json)' })
     .option('label', { type: 'string', describe: 'configuration name in tables and figures' }) as never,
   handler: async (a) => {
-    const { results: r, out } = await executeDegrade(a);
+    const spec = await degradeSpec(a);
+    const { results: r, out } = await executeDegrade(spec);
     const rows = r.rows.map((row) => ({ label: `k=${row.k}`, scores: Object.fromEntries(row.tasks.map((t) => [t.label, t.main])) }));
-    process.stdout.write(`${formatStsTable(rows, 'text', a.mode === 'truncate' ? 'layers' : 'causal')}\n`);
+    process.stdout.write(`${formatStsTable(rows, 'text', spec.mode === 'truncate' ? 'layers' : 'causal')}\n`);
     const tp = r.turningPoint;
-    const chosen = chosenTurningPoint(tp, a['turning-point']);
-    process.stdout.write(`turning point (${a['turning-point']}): ${chosen ? chosen.text : 'none'}\n`);
+    const chosen = chosenTurningPoint(tp, spec.turningPoint);
+    process.stdout.write(`turning point (${spec.turningPoint}): ${chosen ? chosen.text : 'none'}\n`);
     if (tp.largestDrop) process.stdout.write(`  largest one-step drop of Avg: after k=${tp.largestDrop.k} (-${tp.largestDrop.drop.toFixed(2)})\n`);
     if (tp.changePoint) process.stdout.write(`  change point (two-line least squares): k=${tp.changePoint.k}\n`);
-    info(a.quiet, `layer passes: ${r.work.layerPasses} (independent runs: ${r.work.naiveLayerPasses}); results: ${out}`);
+    info(spec.quiet, `layer passes: ${r.work.layerPasses} (independent runs: ${r.work.naiveLayerPasses}); results: ${out}`);
   },
 };
 
-/** What `degrade` resolves and checks before the weights load (the sweep's identity follows from it). */
-export interface PreparedDegrade {
+/**
+ * A `degrade` sweep as the arguments ask for it, resolved and checked before the weights load: the
+ * door's one conversion of the parsed arguments (`degradeSpec`). Everything after it reads this.
+ */
+export interface DegradeSpec {
+  dataDir: string;
+  quiet: boolean;
   split: Split;
   tasks: string[];
   settings: EmbedSettings & { preset: string };
+  mode: SweepMode;
   shard: { index: number; count: number } | null;
+  /** What to open (as given), and the folders it resolved to. */
+  source: ModelSource;
   model: ResolvedModel;
   /** Every k of the whole sweep, and this shard's. */
   all: number[];
   layers: number[];
+  cacheDir: string | null;
+  batchTokens?: number;
+  turningPoint: TurningPointMethod;
+  out?: string;
+  overwrite: boolean;
+  label?: string;
 }
 
 /**
  * Everything that can be checked without the weights, before they load (`offline`: Hub ids from the
  * hub cache only). Writes nothing but the cache folder.
  */
-export async function prepareDegrade(a: DegradeArgs, o: { offline?: boolean } = {}): Promise<PreparedDegrade> {
+export async function degradeSpec(a: DegradeArgs, o: { offline?: boolean } = {}): Promise<DegradeSpec> {
   checkDataDir(a['data-dir']);
   const { split, tasks } = splitAndTasks(a, (l) => info(a.quiet, l));
   const settings = settingsFrom(a);
   if (settings.mask === 'billm') throw new UserError('degrade does not support --billm-mask-compat (results would depend on batch composition)');
   const shard = a.shard ? parseShard(a.shard) : null;
-  const model = await resolveModel(a, settings.mask, o);
-  const config = preflightModel({ ...a, model: model.modelDir }, settings);
+  const source = modelSource(a);
+  const model = await resolveModel(source, settings.mask, o);
+  const cacheDir = cacheDirOf(a);
+  const config = preflightModel(model.modelDir, { cacheDir, batchTokens: a['batch-tokens'], batchSize: a['batch-size'] }, settings);
   const L = config.num_hidden_layers;
   const all = parseLayers(a.layers ?? (a.mode === 'truncate' ? `1..${L}` : `0..${L}`), L, a.mode);
   const layers = shardLayers(all, shard);
-  return { split, tasks, settings, shard, model, all, layers };
+  return {
+    dataDir: a['data-dir'], quiet: a.quiet, split, tasks, settings, mode: a.mode, shard, source, model, all, layers, cacheDir,
+    ...(a['batch-tokens'] !== undefined ? { batchTokens: a['batch-tokens'] } : {}), turningPoint: a['turning-point'],
+    ...(a.out !== undefined ? { out: a.out } : {}), overwrite: a.overwrite, ...(a.label !== undefined ? { label: a.label } : {}),
+  };
 }
 
 /**
- * The `degrade` command for parsed arguments: every check, the sweep (resuming its results file), the
+ * The `degrade` command for its spec: the output checks, the sweep (resuming its results file), the
  * file written; printing is the caller's. `opened` hands in a model that is already open (an experiment
  * grid opens each model once).
  */
-export async function executeDegrade(a: DegradeArgs, opened?: OpenedModel): Promise<{ results: DegradeResults; out: string }> {
-  // Everything that can be checked without the weights is checked before they load.
-  const { split, tasks, settings, shard, model, all, layers } = await prepareDegrade(a);
-  if (a.out !== undefined) checkOutputFile(a.out, '--out');
+export async function executeDegrade(spec: DegradeSpec, opened?: OpenedModel): Promise<{ results: DegradeResults; out: string }> {
+  const { split, tasks, settings, shard, model, all, layers } = spec;
+  if (spec.out !== undefined) checkOutputFile(spec.out, '--out');
   else checkWritableFolder('reports', '--out (default reports/)');
-  const loaded = loadTasks(tasks, a['data-dir'], split);
-  const { embedder, batchTokens } = openedFor(model, a, opened);
-  const label = a.label ?? `${modelName(embedder.model)}${embedder.model.lora ? '+lora' : ''}+${a.mode}`;
+  const loaded = loadTasks(tasks, spec.dataDir, split);
+  const { embedder, batchTokens } = openedFor(model, spec.source, opened);
+  const label = spec.label ?? `${modelName(embedder.model)}${embedder.model.lora ? '+lora' : ''}+${spec.mode}`;
   // The default name hashes the device kind and the weight type too, so it is known once the backend is chosen.
-  const out = a.out ?? degradeDefaultPath({
+  const out = spec.out ?? degradeDefaultPath({
     model: model.modelRef, adapter: model.loraRef, backend: embedder.backend.name, tasks: loaded.map((t) => t.spec.name), split,
     // the settings as given and as the file records them: whatever either gains later is covered
-    settings: { ...settings, ...degradeRunSettings(settings), ...precisionOf(embedder) }, mode: a.mode, layers: all, shard,
+    settings: { ...settings, ...degradeRunSettings(settings), ...precisionOf(embedder) }, mode: spec.mode, layers: all, shard,
   });
-  if (a.out === undefined) checkOutputFile(out, '--out');
-  if (a.overwrite && existsSync(out)) info(a.quiet, `--overwrite: starting ${out} over`);
+  if (spec.out === undefined) checkOutputFile(out, '--out');
+  if (spec.overwrite && existsSync(out)) info(spec.quiet, `--overwrite: starting ${out} over`);
   mkdirSync(dirname(out), { recursive: true });
   const results = runDegrade(embedder, {
-    tasks: loaded, dataDir: a['data-dir'], settings, mode: a.mode, layers, allLayers: all, shard, out,
-    cacheDir: a.cache ? a['cache-dir'] : null, batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), label, quiet: a.quiet, fresh: a.overwrite,
+    tasks: loaded, dataDir: spec.dataDir, settings, mode: spec.mode, layers, allLayers: all, shard, out,
+    cacheDir: spec.cacheDir, batchTokens: batchTokensFrom(spec.batchTokens, batchTokens), label, quiet: spec.quiet, fresh: spec.overwrite,
   });
   return { results, out };
 }

@@ -7,11 +7,12 @@ import { openEmbeddingCache } from '../../experiments/results/run-identity.ts';
 import { requireBidirectionality } from '../../experiments/run/self-check.ts';
 import { countTruncated, type RunOptions } from '../../model/embed/embedder.ts';
 import { npyFloat32 } from '../../model/formats/npy.ts';
+import type { EmbedSettings } from '../../model/presets/presets.ts';
 import { pooledPositions, truncationRule } from '../../model/tokenize/template.ts';
 import { firstInvalidUtf8Line } from '../../tasks/text.ts';
-import { checkInputFile, checkOutputFile, preflightModel } from '../options/guards.ts';
+import { cacheDirOf, checkInputFile, checkOutputFile, preflightModel } from '../options/guards.ts';
 import { batchSizeFrom, batchTokensFrom, nLayersFrom, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from '../options/model-options.ts';
-import { openResolved, resolveModel } from '../options/open-model.ts';
+import { modelSource, openResolved, resolveModel, type ModelSource, type ResolvedModel } from '../options/open-model.ts';
 import { COMMANDS } from '../command-list.ts';
 
 interface EmbedArgs extends ModelArgs {
@@ -30,51 +31,86 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
     .option('billm-start-index', { type: 'number', describe: 'layers with index >= k attend bidirectionally' })
     .option('n-layers', { type: 'number', describe: 'keep only the first n layers' })
     .option('with-tokens', { type: 'boolean', default: false, describe: 'add "ids" (every input id, BOS/EOS included) and "pooledPositions" (0-based positions pooled) to each line' }) as never,
-  handler: async (a) => {
-    // Everything that can be checked without the weights is checked before they load.
-    const format = outputFormat(a.output);
-    if (a['with-tokens'] && format !== 'jsonl') throw new UserError(`--with-tokens writes "ids" and "pooledPositions" into JSONL lines: name a .jsonl --output, not ${a.output}`);
-    checkInputFile(a.input, '--input');
-    const sentences = readSentences(a.input);
-    const settings = settingsFrom(a);
-    const model = await resolveModel(a, settings.mask);
-    const L = preflightModel({ ...a, model: model.modelDir }, settings).num_hidden_layers;
-    const billmStartIndex = startIndexFrom(a['billm-start-index'], L, a.preset), nLayers = nLayersFrom(a['n-layers'], L);
-    checkOutputFile(a.output, '--output');
-    const { embedder, batchTokens } = openResolved(model, a);
-    requireBidirectionality(embedder, { from: billmStartIndex, layers: nLayers, quiet: a.quiet });
-    const encoded = embedder.encode(sentences, settings); // template errors before the long work; reused by embed
-    const truncated = countTruncated(encoded);
-    if (truncated) info(a.quiet, `${truncated} of ${sentences.length} inputs were truncated (${truncationRule(settings.tokenize ?? 'whole', settings.maxLength)})`);
-    const bar = progressBar('embedding', a.quiet);
-    const run: RunOptions = {
-      ...settings, billmStartIndex, nLayers, batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens),
-      batchSize: batchSizeFrom(a['batch-size'], settings.mask, (l) => info(a.quiet, l), a.preset), onProgress: (d, n) => bar.update(d, n),
-    };
-    run.cache = openEmbeddingCache(embedder, run, a.cache ? a['cache-dir'] : null, notice);
-    const vecs = embedder.embed(sentences, run);
-    bar.stop();
-    // Written to a temp file and renamed: a failed write never leaves a partial output behind.
-    const tmp = `${a.output}.tmp`;
-    try {
-      if (format === 'npy') {
-        writeFileSync(tmp, npyFloat32(vecs, embedder.dim));
-      } else {
-        const out = createWriteStream(tmp);
-        const failed = new Promise<never>((_, rej) => out.on('error', rej));
-        sentences.forEach((s, i) => {
-          const tokens = a['with-tokens'] ? { ids: encoded[i].ids, pooledPositions: pooledPositions(encoded[i], settings.pooling) } : {};
-          out.write(`${JSON.stringify({ text: s, embedding: Array.from(vecs[i]), ...tokens })}\n`);
-        });
-        await Promise.race([failed, new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())))]);
-      }
-      renameSync(tmp, a.output);
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      throw new UserError(`--output ${a.output}: writing failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); free space or pass another path`);
-    }
-  },
+  handler: async (a) => executeEmbed(await embedSpec(a)),
 };
+
+/**
+ * An `embed` run as the arguments ask for it, checked before the weights load: the door's one
+ * conversion of the parsed arguments. Everything after it reads this.
+ */
+export interface EmbedSpec {
+  quiet: boolean;
+  input: string;
+  sentences: string[];
+  output: string;
+  format: 'jsonl' | 'npy';
+  withTokens: boolean;
+  settings: EmbedSettings & { preset: string };
+  source: ModelSource;
+  model: ResolvedModel;
+  billmStartIndex: number | null;
+  nLayers: number | null;
+  batchTokens?: number;
+  batchSize: number;
+  cacheDir: string | null;
+}
+
+/** Everything that can be checked without the weights: output format, input file, settings, model, layers. */
+export async function embedSpec(a: EmbedArgs): Promise<EmbedSpec> {
+  const format = outputFormat(a.output);
+  if (a['with-tokens'] && format !== 'jsonl') throw new UserError(`--with-tokens writes "ids" and "pooledPositions" into JSONL lines: name a .jsonl --output, not ${a.output}`);
+  checkInputFile(a.input, '--input');
+  const sentences = readSentences(a.input);
+  const settings = settingsFrom(a);
+  const source = modelSource(a);
+  const model = await resolveModel(source, settings.mask);
+  const cacheDir = cacheDirOf(a);
+  const L = preflightModel(model.modelDir, { cacheDir, batchTokens: a['batch-tokens'], batchSize: a['batch-size'] }, settings).num_hidden_layers;
+  const billmStartIndex = startIndexFrom(a['billm-start-index'], L, a.preset), nLayers = nLayersFrom(a['n-layers'], L);
+  checkOutputFile(a.output, '--output');
+  const batchSize = batchSizeFrom(a['batch-size'], settings.mask, (l) => info(a.quiet, l), a.preset);
+  return {
+    quiet: a.quiet, input: a.input, sentences, output: a.output, format, withTokens: a['with-tokens'], settings, source, model,
+    billmStartIndex, nLayers, ...(a['batch-tokens'] !== undefined ? { batchTokens: a['batch-tokens'] } : {}), batchSize, cacheDir,
+  };
+}
+
+/** The embeddings of the spec's sentences, written atomically to its output. */
+export async function executeEmbed(spec: EmbedSpec): Promise<void> {
+  const { sentences, settings, billmStartIndex, nLayers } = spec;
+  const { embedder, batchTokens } = openResolved(spec.model, spec.source);
+  requireBidirectionality(embedder, { from: billmStartIndex, layers: nLayers, quiet: spec.quiet });
+  const encoded = embedder.encode(sentences, settings); // template errors before the long work; reused by embed
+  const truncated = countTruncated(encoded);
+  if (truncated) info(spec.quiet, `${truncated} of ${sentences.length} inputs were truncated (${truncationRule(settings.tokenize ?? 'whole', settings.maxLength)})`);
+  const bar = progressBar('embedding', spec.quiet);
+  const run: RunOptions = {
+    ...settings, billmStartIndex, nLayers, batchTokens: batchTokensFrom(spec.batchTokens, batchTokens),
+    batchSize: spec.batchSize, onProgress: (d, n) => bar.update(d, n),
+  };
+  run.cache = openEmbeddingCache(embedder, run, spec.cacheDir, notice);
+  const vecs = embedder.embed(sentences, run);
+  bar.stop();
+  // Written to a temp file and renamed: a failed write never leaves a partial output behind.
+  const tmp = `${spec.output}.tmp`;
+  try {
+    if (spec.format === 'npy') {
+      writeFileSync(tmp, npyFloat32(vecs, embedder.dim));
+    } else {
+      const out = createWriteStream(tmp);
+      const failed = new Promise<never>((_, rej) => out.on('error', rej));
+      sentences.forEach((s, i) => {
+        const tokens = spec.withTokens ? { ids: encoded[i].ids, pooledPositions: pooledPositions(encoded[i], settings.pooling) } : {};
+        out.write(`${JSON.stringify({ text: s, embedding: Array.from(vecs[i]), ...tokens })}\n`);
+      });
+      await Promise.race([failed, new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())))]);
+    }
+    renameSync(tmp, spec.output);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new UserError(`--output ${spec.output}: writing failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); free space or pass another path`);
+  }
+}
 
 /** The output format from the file's extension, checked before the model loads. */
 export function outputFormat(path: string): 'jsonl' | 'npy' {

@@ -13,8 +13,8 @@ import type { Embedder } from '../../model/embed/embedder.ts';
 import type { EmbedSettings } from '../../model/presets/presets.ts';
 import type { Split } from '../../tasks/split.ts';
 import { batchSizeFrom, batchTokensFrom, nLayersFrom, positiveInt, settingsFrom, startIndexFrom, withModelOptions, type ModelArgs } from '../options/model-options.ts';
-import { checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, splitAndTasks } from '../options/guards.ts';
-import { openedFor, resolveModel, type OpenedModel, type ResolvedModel } from '../options/open-model.ts';
+import { cacheDirOf, checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, splitAndTasks } from '../options/guards.ts';
+import { modelSource, openedFor, resolveModel, type ModelSource, type OpenedModel, type ResolvedModel } from '../options/open-model.ts';
 import { COMMANDS } from '../command-list.ts';
 
 export interface StsArgs extends ModelArgs {
@@ -65,11 +65,12 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     .option('bootstrap', { type: 'number', default: 1000, describe: 'with several presets: paired-bootstrap resamples of each against the first' })
     .option('seed', { type: 'number', default: 1, describe: 'with several presets: bootstrap PRNG seed' }) as never,
   handler: async (a) => {
-    const { runs, comparison } = await executeSts(a);
+    const spec = await stsSpec(a);
+    const { runs, comparison } = await executeSts(spec);
     const multi = runs.length > 1;
     const rows = runs.map((r) => ({ label: r.label, scores: Object.fromEntries(r.tasks.map((t) => [t.label, t.main])) }));
     process.stdout.write(`${formatStsTable(rows, 'text')}\n`);
-    if (a['compare-paper']) {
+    if (spec.comparePaper) {
       const { formatPaperComparison, paperConfigNotes } = await import('../../report/paper.ts');
       for (const r of runs) {
         process.stdout.write(`\n${multi ? `${r.label}:\n` : ''}${formatPaperComparison(r.table)}\n`);
@@ -78,26 +79,50 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     }
     if (comparison) {
       process.stdout.write(`\n${comparison.markdown}\n`);
-      info(a.quiet, `ranked comparison: ${comparison.base}.md, ${comparison.base}.json`);
+      info(spec.quiet, `ranked comparison: ${comparison.base}.md, ${comparison.base}.json`);
     }
   },
 };
 
-/** What `sts` resolves and checks before the weights load (the run's identity follows from it). */
-export interface PreparedSts {
+/**
+ * An `sts` run as the arguments ask for it, resolved and checked before the weights load: the door's
+ * one conversion of the parsed arguments (`stsSpec`). Everything after it reads this, never the arguments.
+ */
+export interface StsSpec {
+  dataDir: string;
+  quiet: boolean;
   split: Split;
   tasks: string[];
   presets: string[];
   allSettings: (EmbedSettings & { preset: string })[];
   multi: boolean;
+  /** What to open (as given), and the folders it resolved to (Hub ids from the cache or downloaded). */
+  source: ModelSource;
   model: ResolvedModel;
   /** The model's depth (config.json). */
   L: number;
   /** billmStartIndex of each preset. */
   ks: (number | null)[];
   nLayers: number | null;
-  groupSize: number;
+  /** Sentences per batch of each preset (BiLLM compat), and --batch-tokens as given. */
   batchSizes: number[];
+  batchTokens?: number;
+  cacheDir: string | null;
+  /** Sentence-level statistics on STS-B (pivot- and group-spearman), or none. */
+  stats: {
+    pivot: { layer: 'final' | number; includeBos: boolean; excludePrompt: boolean };
+    /** The options as given (--pivot-layer, --pivot-bos, --pivot-prompt): default results names hash them. */
+    given: { layer: string; bos: boolean; prompt: boolean };
+  } | null;
+  groupSize: number;
+  /** --out (a results file, or with several presets a folder), --overwrite, --label. */
+  out?: string;
+  overwrite: boolean;
+  label?: string;
+  /** With several presets: the ranked comparison's bootstrap. */
+  bootstrap: number;
+  seed: number;
+  comparePaper: boolean;
 }
 
 /**
@@ -105,7 +130,7 @@ export interface PreparedSts {
  * split, presets and their settings, the model (Hub ids resolved; `offline`: from the hub cache only),
  * config.json against the layer and batch options. Writes nothing but the cache folder.
  */
-export async function prepareSts(a: StsArgs, o: { offline?: boolean } = {}): Promise<PreparedSts> {
+export async function stsSpec(a: StsArgs, o: { offline?: boolean } = {}): Promise<StsSpec> {
   checkDataDir(a['data-dir']);
   const { split, tasks } = splitAndTasks(a, (l) => info(a.quiet, l));
   const presets = presetList(a.preset);
@@ -116,16 +141,26 @@ export async function prepareSts(a: StsArgs, o: { offline?: boolean } = {}): Pro
     if (!(Number.isInteger(a.bootstrap) && a.bootstrap >= 1)) throw new UserError(`--bootstrap ${a.bootstrap}: give a positive number of resamples`);
     if (!Number.isInteger(a.seed)) throw new UserError(`--seed ${a.seed} is not an integer`);
   }
-  const model = await resolveModel(a, allSettings.some((s) => s.mask === 'billm') ? 'billm' : 'correct', o);
+  const source = modelSource(a);
+  const model = await resolveModel(source, allSettings.some((s) => s.mask === 'billm') ? 'billm' : 'correct', o);
+  const cacheDir = cacheDirOf(a);
   let L = 0;
-  for (const s of allSettings) L = preflightModel({ ...a, model: model.modelDir }, s).num_hidden_layers;
+  for (const s of allSettings) L = preflightModel(model.modelDir, { cacheDir, batchTokens: a['batch-tokens'], batchSize: a['batch-size'] }, s).num_hidden_layers;
   const ks = presets.map((p) => startIndexFrom(a['billm-start-index'], L, p));
   const nLayers = nLayersFrom(a['n-layers'], L);
   const pl = a['pivot-layer'];
   if (pl !== 'final' && !(/^\d+$/.test(pl) && Number(pl) <= L)) throw new UserError(`--pivot-layer ${pl}: 'final' or an integer 0..${L}`);
   const groupSize = positiveInt('group-size', a['group-size']);
   const batchSizes = allSettings.map((s, i) => batchSizeFrom(a['batch-size'], s.mask, (l) => info(a.quiet, l), presets[i]));
-  return { split, tasks, presets, allSettings, multi, model, L, ks, nLayers, groupSize, batchSizes };
+  const stats = a['sentence-stats']
+    ? { pivot: { layer: pl === 'final' ? 'final' as const : Number(pl), includeBos: a['pivot-bos'], excludePrompt: !a['pivot-prompt'] }, given: { layer: pl, bos: a['pivot-bos'], prompt: a['pivot-prompt'] } }
+    : null;
+  return {
+    dataDir: a['data-dir'], quiet: a.quiet, split, tasks, presets, allSettings, multi, source, model, L, ks, nLayers, batchSizes,
+    ...(a['batch-tokens'] !== undefined ? { batchTokens: a['batch-tokens'] } : {}), cacheDir, stats, groupSize,
+    ...(a.out !== undefined ? { out: a.out } : {}), overwrite: a.overwrite, ...(a.label !== undefined ? { label: a.label } : {}),
+    bootstrap: a.bootstrap, seed: a.seed, comparePaper: a['compare-paper'],
+  };
 }
 
 /** The results of one `sts` call: one per preset, their files, and with several presets the ranked comparison. */
@@ -137,56 +172,54 @@ export interface StsRun {
 }
 
 /**
- * The `sts` command for parsed arguments: every check, the runs, the results files (and with several
+ * The `sts` command for its spec: the output checks, the runs, the results files (and with several
  * presets the ranked comparison files); printing is the caller's. `opened` hands in a model that is
  * already open (an experiment grid opens each model once for all the cells that share it).
  */
-export async function executeSts(a: StsArgs, opened?: OpenedModel): Promise<StsRun> {
-  // Everything that can be checked without the weights is checked before they load.
-  const { split, tasks, presets, allSettings, multi, model, ks, nLayers, groupSize, batchSizes } = await prepareSts(a);
-  const pl = a['pivot-layer'];
+export async function executeSts(spec: StsSpec, opened?: OpenedModel): Promise<StsRun> {
+  const { split, tasks, presets, allSettings, multi, model, ks, nLayers, groupSize, batchSizes } = spec;
   // With one preset --out is the results file; with several it is the folder of their files.
-  const outDir = multi ? a.out ?? 'reports' : 'reports';
-  if (a.out !== undefined && !multi) {
-    checkOutputFile(a.out, '--out');
-    checkExplicitOut(a.out, a.overwrite);
+  const outDir = multi ? spec.out ?? 'reports' : 'reports';
+  if (spec.out !== undefined && !multi) {
+    checkOutputFile(spec.out, '--out');
+    checkExplicitOut(spec.out, spec.overwrite);
   } else {
-    checkWritableFolder(outDir, a.out !== undefined ? '--out' : '--out (default reports/)');
+    checkWritableFolder(outDir, spec.out !== undefined ? '--out' : '--out (default reports/)');
   }
-  const loaded = loadTasks(tasks, a['data-dir'], split);
-  const { embedder, loadSeconds, batchTokens } = openedFor(model, a, opened);
-  const statsOptions = a['sentence-stats'] ? { pivot: { layer: pl, bos: a['pivot-bos'], prompt: a['pivot-prompt'] }, groupSize } : false;
+  const loaded = loadTasks(tasks, spec.dataDir, split);
+  const { embedder, loadSeconds, batchTokens } = openedFor(model, spec.source, opened);
+  const statsOptions = spec.stats ? { pivot: spec.stats.given, groupSize } : false;
   const runs: StsResults[] = [];
   const outs: string[] = [];
   for (const [i, preset] of presets.entries()) {
     const k = ks[i];
     const settings = allSettings[i];
-    if (multi) info(a.quiet, `preset ${preset} (${i + 1} of ${presets.length})`);
+    if (multi) info(spec.quiet, `preset ${preset} (${i + 1} of ${presets.length})`);
     const results = runSts(embedder, {
-      pivot: { layer: pl === 'final' ? 'final' : Number(pl), includeBos: a['pivot-bos'], excludePrompt: !a['pivot-prompt'] },
-      tasks: loaded, dataDir: a['data-dir'], settings, billmStartIndex: k, nLayers,
-      cacheDir: a.cache ? a['cache-dir'] : null,
-      batchTokens: batchTokensFrom(a['batch-tokens'], batchTokens), batchSize: batchSizes[i],
-      label: multi ? (a.label ? `${a.label}+${preset}` : defaultLabel(embedder, k, preset)) : a.label,
-      sentenceStats: a['sentence-stats'], groupSize, quiet: a.quiet, loadSeconds,
+      pivot: spec.stats?.pivot ?? { layer: 'final', includeBos: true, excludePrompt: false },
+      tasks: loaded, dataDir: spec.dataDir, settings, billmStartIndex: k, nLayers,
+      cacheDir: spec.cacheDir,
+      batchTokens: batchTokensFrom(spec.batchTokens, batchTokens), batchSize: batchSizes[i],
+      label: multi ? (spec.label ? `${spec.label}+${preset}` : defaultLabel(embedder, k, preset)) : spec.label,
+      sentenceStats: spec.stats !== null, groupSize, quiet: spec.quiet, loadSeconds,
     });
-    const out = !multi && a.out !== undefined ? a.out : stsDefaultPath(results, {
+    const out = !multi && spec.out !== undefined ? spec.out : stsDefaultPath(results, {
       model: model.modelRef, adapter: model.loraRef, backend: embedder.backend.name, resolved: settings, dir: outDir, tag: multi ? preset : undefined,
       extra: { sentenceStats: statsOptions, batchSize: settings.mask === 'billm' ? batchSizes[i] : undefined },
     });
-    if ((multi || a.out === undefined) && existsSync(out)) info(a.quiet, `replacing ${out}: an earlier run with the same model, adapter, tasks, split and settings`);
+    if ((multi || spec.out === undefined) && existsSync(out)) info(spec.quiet, `replacing ${out}: an earlier run with the same model, adapter, tasks, split and settings`);
     mkdirSync(dirname(out), { recursive: true });
     writeAtomic(out, results);
     runs.push(results);
     outs.push(out);
     const tm = results.timings;
     const rate = tm.sentencesPerSecond === null ? 'all from the cache' : `${tm.cached ? `${tm.cached} from the cache, ` : ''}${tm.sentences - (tm.cached ?? 0)} embedded at ${tm.sentencesPerSecond.toFixed(1)}/s`;
-    info(a.quiet, `${tm.sentences} sentences in ${tm.embedSeconds.toFixed(1)} s (${rate}) on ${embedder.backend.name}; results: ${out}`);
+    info(spec.quiet, `${tm.sentences} sentences in ${tm.embedSeconds.toFixed(1)} s (${rate}) on ${embedder.backend.name}; results: ${out}`);
   }
   if (!multi) return { runs, outs, embedder };
   const { rankRuns, rankedTable } = await import('../../report/rank.ts');
   const { tableToMarkdown } = await import('../../report/markdown.ts');
-  const ranked = rankRuns(runs, { resamples: a.bootstrap, seed: a.seed });
+  const ranked = rankRuns(runs, { resamples: spec.bootstrap, seed: spec.seed });
   const markdown = tableToMarkdown(rankedTable(ranked));
   // one name per set of runs (their identities): comparing other models or settings never replaces it
   const base = join(outDir, `compare-${fileSafe(presets.join('+'))}-${shortHash(runs.map((r) => r.identity?.hash ?? r.label))}`);

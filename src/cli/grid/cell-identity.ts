@@ -3,7 +3,7 @@
 // run-identity.ts): the content hashes of the weights, adapter and tokenizer files as they are on disk
 // now (through the hash memo, so an unchanged 13 GB checkpoint costs a stat, not a read), the task files'
 // checksums, and the settings the cell's options resolve to today (a preset whose definition changed
-// counts). The expected identity is built by the commands' own preparation (prepareSts / prepareDegrade,
+// counts). The expected identity is built by the commands' own preparation (stsSpec / degradeSpec,
 // nothing loaded) and compared with the recorded one by identityDifference.
 //
 // The backend is the one part taken from the results: with `device: auto` the machine decides, and the
@@ -28,9 +28,9 @@ import { readConfig } from '../../model/formats/config.ts';
 import { hashModelFiles } from '../../model/formats/model-files.ts';
 import { cpuWeightDtype, cudaDtype, runPrecision, type Dtype } from '../../model/formats/precision.ts';
 import { taskFiles, type TaskSpec } from '../../tasks/registry.ts';
-import { prepareDegrade, type DegradeArgs } from '../commands/degrade.ts';
+import { degradeSpec, type DegradeArgs } from '../commands/degrade.ts';
 import type { ResolvedModel } from '../options/open-model.ts';
-import { prepareSts, type StsArgs } from '../commands/sts.ts';
+import { stsSpec, type StsArgs } from '../commands/sts.ts';
 
 /** The weight and compute types a run on `backend` records (precisionOf), computed without opening anything. */
 export function expectedPrecision(backend: string, model: ResolvedModel): { dtype: Dtype; computeDtype: Dtype } {
@@ -73,16 +73,15 @@ export async function expectedIdentity(cell: Cell, recorded: Results): Promise<I
   let settings: RunSettings & { mode?: string };
   let specs: TaskSpec[];
   if (cell.command === 'sts') {
-    const p = await prepareSts(args as unknown as StsArgs, { offline: true });
+    const p = await stsSpec(args as unknown as StsArgs, { offline: true });
     model = p.model;
     specs = taskSpecs(p.tasks, p.split);
     settings = { ...stsSettings({ settings: p.allSettings[0], billmStartIndex: p.ks[0], nLayers: p.nLayers, batchSize: p.batchSizes[0] }), ...expectedPrecision(backend, model) };
   } else {
-    const a = args as unknown as DegradeArgs;
-    const p = await prepareDegrade(a, { offline: true });
+    const p = await degradeSpec(args as unknown as DegradeArgs, { offline: true });
     model = p.model;
     specs = taskSpecs(p.tasks, p.split);
-    settings = { ...degradeRunSettings(p.settings), ...expectedPrecision(backend, model), mode: a.mode };
+    settings = { ...degradeRunSettings(p.settings), ...expectedPrecision(backend, model), mode: p.mode };
   }
   const tasks = identityTasks(specs.map((spec) => ({ spec })));
   const identity = runIdentity({

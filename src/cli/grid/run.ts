@@ -1,5 +1,5 @@
 // `bellm-bench run EXP --out DIR [--shard i/n|auto] [--merge [--from DIRS..]]`: an experiment grid. Every cell
-// runs through the `sts` / `degrade` command's own code (executeSts / executeDegrade) with the arguments
+// runs through the `sts` / `degrade` command's own code (stsSpec + executeSts / degradeSpec + executeDegrade) with the arguments
 // the command line would give it; each model opens once per process for all its cells.
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -13,13 +13,13 @@ import { parseShardOption, planShards, type Shard } from '../../experiments/grid
 import { writeGridReport, type GridCellOutcome } from '../../report/grid.ts';
 import { tableToMarkdown } from '../../report/markdown.ts';
 import type { TurningPointMethod } from '../../experiments/stats/turning-point.ts';
-import { executeDegrade, type DegradeArgs } from '../commands/degrade.ts';
+import { degradeSpec, executeDegrade, type DegradeArgs } from '../commands/degrade.ts';
 import { loadGrid, type Grid } from './experiment-options.ts';
 import { estimateCosts } from './grid-cost.ts';
 import { cellIdentityProblem } from './cell-identity.ts';
 import type { ModelArgs } from '../options/model-options.ts';
-import { openModel, type OpenedModel } from '../options/open-model.ts';
-import { executeSts, type StsArgs } from '../commands/sts.ts';
+import { modelSource, openModel, type OpenedModel } from '../options/open-model.ts';
+import { executeSts, stsSpec, type StsArgs } from '../commands/sts.ts';
 import { COMMANDS } from '../command-list.ts';
 
 interface RunArgs {
@@ -72,12 +72,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
 /** Runs a job through the command's own code: the arguments the CLI would parse, the shared open model. */
 function cellRunner(store: GridStore): JobRunner<OpenedModel> {
   return {
-    open: (cell) => openModel(cell.args as unknown as ModelArgs),
+    open: (cell) => openModel(modelSource(cell.args as unknown as ModelArgs)),
     run: async (cell, piece, model) => {
       const args: Record<string, unknown> = { ...cell.args, out: store.resultsFile(cell, piece) };
       if (piece) args.shard = `${piece.index}/${piece.count}`;
-      if (cell.command === 'sts') await executeSts(args as unknown as StsArgs, model);
-      else await executeDegrade(args as unknown as DegradeArgs, model);
+      if (cell.command === 'sts') await executeSts(await stsSpec(args as unknown as StsArgs), model);
+      else await executeDegrade(await degradeSpec(args as unknown as DegradeArgs), model);
     },
     release: (model) => {
       model.embedder.decoder.dispose();

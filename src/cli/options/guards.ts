@@ -139,11 +139,16 @@ export function taskNames(values: readonly string[]): string[] {
  * What a model-running command checks before the weights load: config.json (its depth bounds the layer
  * options, its vocabulary the pad id), the cache folder and the batch options.
  */
-export function preflightModel(a: { model: string; cache: boolean; 'cache-dir': string; 'batch-tokens'?: number; 'batch-size'?: number }, settings: EmbedSettings): LlamaConfig {
-  const config = readConfig(a.model);
-  checkPadToken(config, settings, a.model);
-  if (a.cache) checkWritableFolder(a['cache-dir'], '--cache-dir');
-  if (a['batch-tokens'] !== undefined) positiveInt('batch-tokens', a['batch-tokens']);
-  if (a['batch-size'] !== undefined) positiveInt('batch-size', a['batch-size']);
+export function preflightModel(modelDir: string, o: { cacheDir: string | null; batchTokens?: number; batchSize?: number }, settings: EmbedSettings): LlamaConfig {
+  const config = readConfig(modelDir);
+  checkPadToken(config, settings, modelDir);
+  if (o.cacheDir !== null) checkWritableFolder(o.cacheDir, '--cache-dir');
+  if (o.batchTokens !== undefined) positiveInt('batch-tokens', o.batchTokens);
+  if (o.batchSize !== undefined) positiveInt('batch-size', o.batchSize);
   return config;
+}
+
+/** The embedding cache folder a run uses: --cache-dir, or null with --no-cache. */
+export function cacheDirOf(a: { cache: boolean; 'cache-dir': string }): string | null {
+  return a.cache ? a['cache-dir'] : null;
 }

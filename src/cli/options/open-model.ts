@@ -54,6 +54,30 @@ function presetDtype(presets: string): string {
   return fixed[0] ?? 'auto';
 }
 
+/**
+ * The model a command names, as the arguments give it: the part of a run's spec that says what to open
+ * and how. Built once at the door (`modelSource`); nothing below reads the parsed arguments.
+ */
+export interface ModelSource {
+  model: string;
+  lora?: string;
+  revision?: string;
+  loraRevision?: string;
+  dtype: DtypeOption;
+  device: string;
+  verifyWeights: boolean;
+  quiet: boolean;
+}
+
+/** The model source of parsed arguments (--lora-revision needs --lora; --dtype from the flag or the preset). */
+export function modelSource(a: ModelArgs): ModelSource {
+  if (a['lora-revision'] !== undefined && a.lora === undefined) throw new UserError('--lora-revision needs --lora');
+  return {
+    model: a.model, lora: a.lora, revision: a.revision, loraRevision: a['lora-revision'], dtype: dtypeOf(a),
+    device: a.device, verifyWeights: a['verify-weights'], quiet: a.quiet,
+  };
+}
+
 /** The model and adapter a command names, resolved to folders (Hub ids from the cache or downloaded). */
 export interface ResolvedModel {
   /** Folder of config.json and the weights: read by preflight checks before anything loads. */
@@ -70,15 +94,14 @@ export interface ResolvedModel {
  * Step one of opening a model, before any long work: Hub ids resolved (a download, if one is needed,
  * happens here), --dtype from the flag or the preset, and the compat-padding check.
  */
-export async function resolveModel(a: ModelArgs, mask = 'correct', o: { offline?: boolean } = {}): Promise<ResolvedModel> {
-  if (a['lora-revision'] !== undefined && a.lora === undefined) throw new UserError('--lora-revision needs --lora');
-  const dtype = dtypeOf(a);
+export async function resolveModel(a: ModelSource, mask = 'correct', o: { offline?: boolean } = {}): Promise<ResolvedModel> {
+  const dtype = a.dtype;
   const log = (m: string): void => info(a.quiet, m);
   const progress = downloadProgress(a.quiet);
   // offline: the hub cache only (an experiment grid checking finished cells never downloads)
   const env = o.offline ? { ...process.env, HF_HUB_OFFLINE: '1' } : undefined;
   const model = await resolveSource(a.model, { kind: 'model', flag: '--model', revision: a.revision, progress, log, ...(env ? { env } : {}) });
-  const lora = a.lora ? await resolveSource(a.lora, { kind: 'adapter', flag: '--lora', revision: a['lora-revision'], progress, log, ...(env ? { env } : {}) }) : null;
+  const lora = a.lora ? await resolveSource(a.lora, { kind: 'adapter', flag: '--lora', revision: a.loraRevision, progress, log, ...(env ? { env } : {}) }) : null;
   checkCompatPadding(model.dir, mask);
   const hub = model.hub || lora?.hub ? { model: model.hub, adapter: lora?.hub ?? null } : undefined;
   const ref = (given: string, h: { id: string; commit: string } | null) => (h ? `${h.id}@${h.commit}` : given);
@@ -97,7 +120,7 @@ export interface OpenedModel {
 }
 
 /** Both steps at once. */
-export async function openModel(a: ModelArgs, mask = 'correct'): Promise<OpenedModel> {
+export async function openModel(a: ModelSource, mask = 'correct'): Promise<OpenedModel> {
   const resolved = await resolveModel(a, mask);
   return { resolved, ...openResolved(resolved, a) };
 }
@@ -106,7 +129,7 @@ export async function openModel(a: ModelArgs, mask = 'correct'): Promise<OpenedM
  * The open model for a run that resolved `r`, or `openResolved` when none is handed in. A model opened
  * for other folders or another --dtype is a grouping bug, never silently used.
  */
-export function openedFor(r: ResolvedModel, a: ModelArgs, opened?: OpenedModel): { embedder: Embedder; loadSeconds: number; batchTokens: number } {
+export function openedFor(r: ResolvedModel, a: ModelSource, opened?: OpenedModel): { embedder: Embedder; loadSeconds: number; batchTokens: number } {
   if (!opened) return openResolved(r, a);
   const o = opened.resolved;
   if (path.resolve(o.modelDir) !== path.resolve(r.modelDir) || (o.loraDir ? path.resolve(o.loraDir) : null) !== (r.loraDir ? path.resolve(r.loraDir) : null) || o.dtype !== r.dtype) {
@@ -116,9 +139,9 @@ export function openedFor(r: ResolvedModel, a: ModelArgs, opened?: OpenedModel):
 }
 
 /** Step two: the weights, tokenizer and backend of a resolved model. */
-export function openResolved(r: ResolvedModel, a: ModelArgs): { embedder: Embedder; loadSeconds: number; batchTokens: number } {
+export function openResolved(r: ResolvedModel, a: ModelSource): { embedder: Embedder; loadSeconds: number; batchTokens: number } {
   return openEmbedder({
-    model: r.modelDir, lora: r.loraDir, device: a.device, quiet: a.quiet, dtype: r.dtype, verifyWeights: a['verify-weights'],
+    model: r.modelDir, lora: r.loraDir, device: a.device, quiet: a.quiet, dtype: r.dtype, verifyWeights: a.verifyWeights,
     ...(r.hub ? { hub: r.hub } : {}),
   });
 }
