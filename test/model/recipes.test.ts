@@ -32,7 +32,22 @@ const H = 64;
 interface Ref { ids: number[]; positions: number[]; weighted?: boolean }
 const last = (ids: number[]): Ref => ({ ids, positions: [ids.length - 1] });
 
-/** Each recipe's rule as its official code states it (x: the raw sentence; none of them preprocesses). */
+/**
+ * The batcher loop of AnglE's examples/NLI/eval_nli.py (3d006ee) and PromptEOL's evaluation.py
+ * (kongds/scaling_sentemb 656ddec), written out from the scripts:
+ *   if len(s) > 0 and s[-1] not in '.?"\'': s += '.'
+ *   s = s.replace('"', '\'')
+ *   if len(s) > 0 and '?' == s[-1]: s = s[:-1] + '.'
+ */
+function scriptBatcher(x: string): string {
+  let s = x;
+  if (s.length > 0 && !['.', '?', '"', "'"].includes(s.slice(-1))) s = `${s}.`;
+  s = s.split('"').join("'");
+  if (s.length > 0 && s.slice(-1) === '?') s = `${s.slice(0, -1)}.`;
+  return s;
+}
+
+/** Each recipe's rule as its official code states it (x: the raw sentence). */
 const OFFICIAL: Record<string, (x: string) => Ref> = {
   // BeLLM eval_sts.py: the prompted string tokenized at once, last token
   'bellm-sts': (x) => last(tok.encode(`The representative word for sentence ${preprocess(x, 'bellm-sts')} is:"`)),
@@ -58,8 +73,11 @@ const OFFICIAL: Record<string, (x: string) => Ref> = {
   repllama: (x) => last([1, ...SP(`query: ${x}`), 2]),
   // SGPT README: tokenizer(texts) (BOS added by LLaMA's tokenizer), weights 1..n
   sgpt: (x) => { const ids = tok.encode(x); return { ids, positions: range(0, ids.length), weighted: true }; },
-  // AnglE encode: Prompts.A.format(text=...), tokenizer with BOS, last non-padding token
-  angle: (x) => last(tok.encode(`Summarize sentence "${x}" in one word:"`)),
+  // AnglE eval_nli.py (the STS table): its batcher's preprocessing, then AnglE.encode: Prompts.A.format(text=...),
+  // tokenizer with BOS, last non-padding token
+  angle: (x) => last(tok.encode(`Summarize sentence "${scriptBatcher(x)}" in one word:"`)),
+  // PromptEOL evaluation.py: the same batcher rule, the template's *sent 0* replaced, stripped; last token
+  prompteol: (x) => last(tok.encode(`This sentence : "${scriptBatcher(x)}" means in one word:"`.trim())),
 };
 
 const sentences = [...g.sentences.slice(0, 12), ...g.sentences.slice(46, 50)];
@@ -76,8 +94,10 @@ test('every recipe preset is in the table with its origin and the official setti
   for (const p of Object.values(RECIPE_PRESETS)) {
     t.is(PRESETS[p.name], p);
     t.true((p.origin ?? []).length > 0, p.name);
-    t.is(p.preprocess, 'none');
+    // only AnglE's STS script preprocesses (eval_nli.py); the others embed the text as given
+    t.is(p.preprocess, p.name === 'angle' ? 'bellm-degrade' : 'none');
   }
+  t.true((PRESETS.prompteol.origin ?? []).some((o) => o.repository === 'kongds/scaling_sentemb' && o.commit !== null));
   t.is(presetStartIndex(getPreset('llm2vec'), 4), 0);
   for (const p of ['echo', 'echo-instruct', 'e5', 'repllama', 'sgpt', 'angle', 'bellm-sts']) t.is(presetStartIndex(getPreset(p), 4), null);
 });
@@ -220,4 +240,43 @@ test('on all STS-B test sentences, echo\'s per-piece ids equal the confirmed str
   });
   t.is(echoSame, xs.length);
   t.is(spanSame, xs.length);
+});
+
+test("angle and prompteol give the official scripts' token ids on every scored STS sentence (quotes, questions, no final punctuation, long text)", (t) => {
+  const tasks = loadTasks(['STS12', 'STS13', 'STS14', 'STS15', 'STS16', 'STSBenchmark', 'SICKRelatedness'], sentevalDir);
+  const all = [...new Set(tasks.flatMap((x) => allSentences(x)))];
+  t.true(all.some((x) => x.includes('"')) && all.some((x) => x.endsWith('?')) && all.some((x) => !/[.?"']$/.test(x)), 'the data has each case');
+  for (const name of ['angle', 'prompteol']) {
+    const s = resolveSettings(name, {});
+    const enc = encodeAll(tok, all, s);
+    let differ = 0, first = '';
+    all.forEach((x, i) => {
+      const want = OFFICIAL[name](x).ids;
+      if (enc[i].ids.length !== want.length || enc[i].ids.some((id, j) => id !== want[j])) {
+        differ++;
+        first ||= x;
+      }
+    });
+    t.is(differ, 0, `${name}: ${differ} of ${all.length} sentences tokenize otherwise than the script, first: ${JSON.stringify(first)}`);
+  }
+});
+
+test("llm2vec: a user's --instruction is stripped and an empty one gives the text alone, as llm2vec.py's _convert_to_str", (t) => {
+  // llm2vec.py: f"{instruction.strip()} !@#$%^&*(){text}" if instruction else f"!@#$%^&*(){text}", the marker then removed;
+  // embed_mask = the last len(tokenizer(text, no specials)) positions
+  const official = (instruction: string, x: string): Ref => {
+    const ids = tok.encode(instruction ? `${instruction.trim()} ${x}` : x);
+    return { ids, positions: range(ids.length - SP(x).length, ids.length) };
+  };
+  for (const instruction of ['  Retrieve semantically similar text:\t', 'Find the paraphrase:', '']) {
+    const s = resolveSettings('llm2vec', { instruction });
+    const enc = encodeAll(tok, sentences, s);
+    sentences.forEach((x, i) => {
+      const want = official(instruction, x);
+      t.deepEqual(enc[i].ids, want.ids, `${JSON.stringify(instruction)}: ids of "${x}"`);
+      t.deepEqual(pooledPositions(enc[i], s.pooling), want.positions, `${JSON.stringify(instruction)}: positions of "${x}"`);
+    });
+  }
+  t.is(resolveSettings('llm2vec', { instruction: '' }).instruction, undefined, 'the results record what ran: no instruction');
+  t.is(resolveSettings('llm2vec', { instruction: ' a: ' }).instruction, 'a:');
 });

@@ -5,6 +5,7 @@ import { UserError } from '../../errors.ts';
 import { RECIPE_PRESETS } from './recipes.ts';
 import { checkTokenization, parseTemplate, usesInstruction } from '../tokenize/template.ts';
 import type { EmbedSettings, Preset, PreprocessName } from './settings.ts';
+import { pyStrip } from '../../tasks/text.ts';
 
 export type { EmbedSettings, MaskCompat, Preset, PresetOrigin, PreprocessName } from './settings.ts';
 
@@ -60,8 +61,10 @@ export const PRESETS: Record<string, Preset> = {
     source: 'BeLLM eval_degradation.py (Figure 4): quotes to apostrophes, Summarize prompt, last token, max_length 64',
   },
   prompteol: {
-    name: 'prompteol', preprocess: 'bellm-sts', prompt: PROMPTS.prompteol, pooling: 'last', maxLength: 512, mask: 'correct',
-    source: 'PromptEOL (Jiang et al. 2023): This sentence : "{text}" means in one word:", last token',
+    name: 'prompteol', preprocess: 'bellm-degrade', prompt: PROMPTS.prompteol, pooling: 'last', maxLength: 512, mask: 'correct',
+    source: 'PromptEOL (Jiang et al. 2023): evaluation.py batcher: "." appended unless the text ends in . ? " \', " turned into \' '
+      + 'before a final ? becomes . (the bellm-degrade rule), then This sentence : "{text}" means in one word:", last token',
+    origin: [{ repository: 'kongds/scaling_sentemb', files: ['evaluation.py'], commit: '656ddec6641b8ea279f760ccbf711da9155a35e3' }],
   },
   none: {
     name: 'none', preprocess: 'none', prompt: PROMPTS.none, pooling: 'avg', maxLength: 512, mask: 'correct',
@@ -122,9 +125,19 @@ export function resolveSettings(presetName: string, overrides: Partial<EmbedSett
   const template = parseTemplate(prompt);
   checkTokenization(template, tokenize);
   let instruction: string | undefined;
+  let finalPrompt = prompt;
   if (usesInstruction(template)) {
     instruction = overrides.instruction ?? p.instruction;
     if (instruction === undefined) throw new UserError(`the template ${JSON.stringify(prompt)} uses {instruction}: pass --instruction`);
+    if (p.instructionRule === 'llm2vec' && overrides.prompt === undefined) {
+      // llm2vec.py: f"{instruction.strip()} {text}" if instruction else f"{text}"
+      if (instruction === '') {
+        finalPrompt = prompt.replace('{instruction} ', '');
+        instruction = undefined;
+      } else {
+        instruction = pyStrip(instruction);
+      }
+    }
   } else if (overrides.instruction !== undefined) {
     throw new UserError(`--instruction is set but the template ${JSON.stringify(prompt)} has no {instruction}`);
   }
@@ -134,13 +147,13 @@ export function resolveSettings(presetName: string, overrides: Partial<EmbedSett
     ...p,
     ...given,
     preset: p.name,
-    prompt,
+    prompt: finalPrompt,
     tokenize: tokenize === 'whole' ? undefined : tokenize,
     instruction,
   };
   // Preset metadata is not a setting; undefined members are dropped, as JSON does.
   // dtype, billmStartIndex and batchSize are run settings the commands resolve against their flags.
-  for (const k of ['name', 'source', 'billmStartIndex', 'origin', 'notes', 'sources', 'dtype', 'batchSize'] as const) delete (s as Partial<Preset>)[k];
+  for (const k of ['name', 'source', 'billmStartIndex', 'origin', 'notes', 'sources', 'dtype', 'batchSize', 'instructionRule'] as const) delete (s as Partial<Preset>)[k];
   for (const k of Object.keys(s) as (keyof typeof s)[]) if (s[k] === undefined) delete s[k];
   if (!Number.isInteger(s.maxLength) || s.maxLength < 2) throw new UserError(`--max-length must be an integer >= 2, got ${s.maxLength}`);
   if (!['bellm-sts', 'bellm-degrade', 'none'].includes(s.preprocess)) throw new UserError(`unknown --preprocess "${s.preprocess}": bellm-sts, bellm-degrade or none`);

@@ -59,6 +59,7 @@ export const RECIPE_PRESETS: Record<string, Preset> = {
     prompt: '{instruction} {text*}',
     tokenize: 'whole',
     instruction: 'Retrieve semantically similar text:',
+    instructionRule: 'llm2vec',
     pooling: 'avg',
     maxLength: 512,
     mask: 'correct',
@@ -141,7 +142,7 @@ export const RECIPE_PRESETS: Record<string, Preset> = {
   },
   angle: {
     name: 'angle',
-    preprocess: 'none',
+    preprocess: 'bellm-degrade',
     prompt: 'Summarize sentence "{text}" in one word:"',
     tokenize: 'whole',
     pooling: 'last',
@@ -149,10 +150,15 @@ export const RECIPE_PRESETS: Record<string, Preset> = {
     mask: 'correct',
     source: 'AnglE (Li & Li 2023), LLM models (angle-llama-7b-nli-v2): angle_emb/angle.py Prompts.A, AnglE.encode '
       + '(prompt.format(text=...), tokenizer(max_length=512, truncation), BOS added), utils.py get_pooling "last" '
-      + '(last non-padding token); README.md table (Prompts.A, last token)',
-    origin: [{ ...ANGLE, files: ['angle_emb/angle.py', 'angle_emb/utils.py', 'README.md'] }],
+      + '(last non-padding token); README.md table (Prompts.A, last token); the STS table\'s preprocessing from '
+      + 'examples/NLI/eval_nli.py batcher ("." appended unless the text ends in . ? " \', " turned into \', a final ? becomes .)',
+    origin: [
+      { ...ANGLE, files: ['angle_emb/angle.py', 'angle_emb/utils.py', 'README.md'] },
+      { repository: 'SeanLee97/AnglE', files: ['examples/NLI/eval_nli.py'], commit: '3d006eec43c59a040ae6879d9a39541b24926c1b' },
+    ],
     notes: [
-      'Same prompt as bellm-degrade; AnglE neither preprocesses the sentence nor cuts at 64 tokens.',
+      'Same prompt and preprocessing as bellm-degrade, without its 64-token cut. AnglE.encode itself does not preprocess; '
+        + 'the published STS numbers come from eval_nli.py, which does (the rule above), so the preset follows the script.',
     ],
   },
 };

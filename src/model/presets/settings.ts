@@ -32,6 +32,12 @@ export interface Preset extends EmbedSettings {
   origin?: PresetOrigin[];
   /** Where the official code and the issue that asked for the preset disagree (the code wins). */
   notes?: string[];
+  /**
+   * How a user's --instruction joins the text where the official code does more than substitute it:
+   * 'llm2vec' (llm2vec.py _convert_to_str): the instruction is stripped, and an empty one gives the text
+   * alone ("{text}", not " {text}").
+   */
+  instructionRule?: 'llm2vec';
   // Run settings beyond embedding that a recipe or a published run fixes; flags override each.
   /** --dtype (bellm-paper: fp16). */
   dtype?: 'fp32' | 'bf16' | 'fp16';
