@@ -1,5 +1,5 @@
-import { createWriteStream, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UserError } from '../../errors.ts';
 import { info, notice, progressBar } from '../../experiments/run/progress.ts';
@@ -21,6 +21,7 @@ interface EmbedArgs extends ModelArgs {
   'billm-start-index'?: number;
   'n-layers'?: number;
   'with-tokens': boolean;
+  overwrite: boolean;
 }
 
 export const embedCommand: CommandModule<object, EmbedArgs> = {
@@ -30,7 +31,8 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
     .option('output', { type: 'string', demandOption: true, describe: 'output file: .jsonl ({"text", "embedding"} per line) or .npy (float32 matrix, one row per input line, in order)' })
     .option('billm-start-index', { type: 'number', describe: 'layers with index >= k attend bidirectionally' })
     .option('n-layers', { type: 'number', describe: 'keep only the first n layers' })
-    .option('with-tokens', { type: 'boolean', default: false, describe: 'add "ids" (every input id, BOS/EOS included) and "pooledPositions" (0-based positions pooled) to each line' }) as never,
+    .option('with-tokens', { type: 'boolean', default: false, describe: 'add "ids" (every input id, BOS/EOS included) and "pooledPositions" (0-based positions pooled) to each line' })
+    .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing --output (never the --input itself)' }) as never,
   handler: async (a) => executeEmbed(await embedSpec(a)),
 };
 
@@ -68,6 +70,8 @@ export async function embedSpec(a: EmbedArgs): Promise<EmbedSpec> {
   const L = preflightModel(model.modelDir, { cacheDir, batchTokens: a['batch-tokens'], batchSize: a['batch-size'] }, settings).num_hidden_layers;
   const billmStartIndex = startIndexFrom(a['billm-start-index'], L, a.preset), nLayers = nLayersFrom(a['n-layers'], L);
   checkOutputFile(a.output, '--output');
+  checkNotInput(a.input, a.output);
+  if (!a.overwrite && existsSync(a.output)) throw new UserError(`--output ${a.output} exists: pass --overwrite to replace it, or another --output`);
   const batchSize = batchSizeFrom(a['batch-size'], settings.mask, (l) => info(a.quiet, l), a.preset);
   return {
     quiet: a.quiet, input: a.input, sentences, output: a.output, format, withTokens: a['with-tokens'], settings, source, model,
@@ -120,7 +124,23 @@ export function outputFormat(path: string): 'jsonl' | 'npy' {
   throw new UserError(`--output ${path}: name a .jsonl file ({"text", "embedding"} per line) or a .npy file (float32, one row per sentence)`);
 }
 
-/** One sentence per line of a strict UTF-8 file (\n or \r\n); invalid bytes are refused, naming the line. */
+/** --output naming the --input file itself (by path or through a link): it would be replaced by its own embeddings. */
+function checkNotInput(input: string, output: string): void {
+  let same = resolve(input) === resolve(output);
+  try {
+    const i = statSync(input), o = statSync(output);
+    same ||= i.dev === o.dev && i.ino === o.ino;
+  } catch {
+    // no output yet: only the path can match
+  }
+  if (same) throw new UserError(`--output ${output} is the --input file: name another output file`);
+}
+
+/**
+ * One sentence per line of a strict UTF-8 file (\n or \r\n); invalid bytes are refused, naming the line.
+ * A UTF-8 byte order mark at the start is dropped, as Python's "utf-8-sig" and most editors do: kept,
+ * it would become tokens of the first sentence.
+ */
 export function readSentences(file: string): string[] {
   let bytes: Buffer;
   try {
@@ -130,7 +150,8 @@ export function readSentences(file: string): string[] {
   }
   const line = firstInvalidUtf8Line(bytes);
   if (line > 0) throw new UserError(`${file}:${line}: not valid UTF-8; save the file as UTF-8 (one sentence per line)`);
-  const sentences = bytes.toString('utf8').split(/\r?\n/);
+  const text = bytes.toString('utf8');
+  const sentences = (text.startsWith('\uFEFF') ? text.slice(1) : text).split(/\r?\n/);
   if (sentences.at(-1) === '') sentences.pop();
   return sentences;
 }

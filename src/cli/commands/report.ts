@@ -11,6 +11,7 @@ import { tableToMarkdown } from '../../report/markdown.ts';
 import { slug } from '../../report/tables.ts';
 import { checkWritableFolder } from '../options/guards.ts';
 import { COMMANDS } from '../command-list.ts';
+import { resamplesProblem } from '../../eval/resampling.ts';
 
 interface ReportArgs {
   results: string[];
@@ -50,8 +51,9 @@ export const reportCommand: CommandModule<{ quiet: boolean }, ReportArgs> = {
     .option('label', { type: 'string', array: true, describe: 'RESULT=NAME: rename a configuration (RESULT: a results file name or its label); repeatable' })
     .option('title', { type: 'string', describe: 'report title' }) as never,
   handler: async (argv: ReportArgs) => {
-    if (argv.bootstrap !== undefined && !(Number.isInteger(argv.bootstrap) && argv.bootstrap >= 0)) {
-      throw new UserError(`--bootstrap: ${argv.bootstrap} is not a whole number of resamples; give e.g. 1000, or 0 to skip`);
+    const why = argv.bootstrap === undefined ? null : resamplesProblem(argv.bootstrap, true);
+    if (why) {
+      throw new UserError(`--bootstrap: ${argv.bootstrap} is ${why.startsWith('at most') ? `too many: ${why}` : why}`);
     }
     if (!Number.isInteger(argv.seed)) throw new UserError(`--seed: ${argv.seed} is not an integer`);
     const formats = parseFormats(argv.formats);

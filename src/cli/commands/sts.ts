@@ -16,6 +16,7 @@ import { batchSizeFrom, batchTokensFrom, nLayersFrom, positiveInt, settingsFrom,
 import { cacheDirOf, checkDataDir, checkOutputFile, checkWritableFolder, preflightModel, splitAndTasks } from '../options/guards.ts';
 import { modelSource, openedFor, resolveModel, type ModelSource, type OpenedModel, type ResolvedModel } from '../options/open-model.ts';
 import { COMMANDS } from '../command-list.ts';
+import { resamplesProblem } from '../../eval/resampling.ts';
 
 export interface StsArgs extends ModelArgs {
   tasks?: string[];
@@ -138,7 +139,8 @@ export async function stsSpec(a: StsArgs, o: { offline?: boolean } = {}): Promis
   const multi = presets.length > 1;
   if (multi) {
     if (a.out?.endsWith('.json')) throw new UserError(`--out ${a.out}: with several presets --out names a folder (one results file per preset, plus the comparison)`);
-    if (!(Number.isInteger(a.bootstrap) && a.bootstrap >= 1)) throw new UserError(`--bootstrap ${a.bootstrap}: give a positive number of resamples`);
+    const why = resamplesProblem(a.bootstrap, false);
+    if (why) throw new UserError(`--bootstrap ${a.bootstrap}: ${why}`);
     if (!Number.isInteger(a.seed)) throw new UserError(`--seed ${a.seed} is not an integer`);
   }
   const source = modelSource(a);

@@ -16,8 +16,9 @@
 //
 // Options that take a list (`tasks`) take a list as their value; a list of lists is their axis.
 import { readFileSync, statSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { parse as parseYaml, parseDocument, YAMLParseError } from 'yaml';
 import { UserError } from '../../errors.ts';
+import { MAX_RESAMPLES } from '../../eval/resampling.ts';
 import { closestName } from '../stats/closest.ts';
 
 export type CommandName = 'sts' | 'degrade';
@@ -99,11 +100,20 @@ export function readExperimentFile(file: string): unknown {
     throw new UserError(`${file}: not UTF-8 text; save the experiment file as UTF-8`);
   }
   if (/\.json$/i.test(file)) {
+    let value: unknown;
     try {
-      return JSON.parse(text);
+      value = JSON.parse(text);
     } catch (e) {
       throw new UserError(`${file}: not valid JSON (${(e as Error).message.split('\n')[0]})`);
     }
+    // JSON.parse keeps the last of two equal keys without a word; the YAML reader (JSON is YAML's flow
+    // syntax) finds them, as it does for .yaml files.
+    const dup = parseDocument(text, { uniqueKeys: true, prettyErrors: true }).errors.find((e) => e.code === 'DUPLICATE_KEY');
+    if (dup) {
+      const at = dup.linePos?.[0];
+      throw new UserError(`${file}${at ? `:${at.line}:${at.col}` : ''}: a key is given twice in one object; keep one`);
+    }
+    return value;
   }
   try {
     return parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, prettyErrors: true });
@@ -277,6 +287,7 @@ export function parseExperiment(file: string, doc: unknown, tables: OptionTables
       if (!(REPORT_KEYS as readonly string[]).includes(key)) ck.fail('report', `unknown key "${key}"; did you mean "${closestName(key, REPORT_KEYS)}"?`);
       const ok = typeof v === 'number' && Number.isInteger(v) && (key === 'seed' || v >= 0) && Math.abs(v) <= 2 ** 31;
       if (!ok) ck.fail(`report.${key}`, `expected ${key === 'seed' ? 'an integer' : 'a whole number of resamples (0 skips the bootstrap)'}, got ${show(v)}`);
+      else if (key === 'bootstrap' && (v as number) > MAX_RESAMPLES) ck.fail('report.bootstrap', `${show(v)} is too many: at most ${MAX_RESAMPLES.toLocaleString('en')} resamples (1000 gives stable 95% intervals)`);
       report[key as (typeof REPORT_KEYS)[number]] = v as number;
     }
   }

@@ -33,8 +33,11 @@ export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export function hubEnv(env: NodeJS.ProcessEnv = process.env): HubEnv {
   const home = env.HF_HOME ?? path.join(env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'huggingface');
-  let token: string | null = (env.HF_TOKEN ?? env.HUGGING_FACE_HUB_TOKEN ?? '').trim() || null;
-  let tokenSource: string | null = token ? (env.HF_TOKEN?.trim() ? 'HF_TOKEN' : 'HUGGING_FACE_HUB_TOKEN') : null;
+  // huggingface_hub _get_token_from_environment: HF_TOKEN or HUGGING_FACE_HUB_TOKEN (Python's `or`: an
+  // empty HF_TOKEN defers to the other), then _clean_token (CR and LF removed, stripped; empty = none)
+  const raw = env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN;
+  let token: string | null = raw ? raw.replace(/[\r\n]/g, '').trim() || null : null;
+  let tokenSource: string | null = token ? (env.HF_TOKEN ? 'HF_TOKEN' : 'HUGGING_FACE_HUB_TOKEN') : null;
   if (!token) {
     const file = env.HF_TOKEN_PATH ?? path.join(home, 'token');
     try {
@@ -46,7 +49,9 @@ export function hubEnv(env: NodeJS.ProcessEnv = process.env): HubEnv {
     cacheDir: hubCacheDir(env),
     endpoint: (env.HF_ENDPOINT ?? DEFAULT_ENDPOINT).replace(/\/+$/, ''),
     token, tokenSource,
-    offline: isTrue(env.HF_HUB_OFFLINE ?? env.TRANSFORMERS_OFFLINE),
+    // huggingface_hub constants.py: _is_true(os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE")):
+    // Python's `or`, so an empty HF_HUB_OFFLINE defers to TRANSFORMERS_OFFLINE
+    offline: isTrue(env.HF_HUB_OFFLINE || env.TRANSFORMERS_OFFLINE),
   };
 }
 

@@ -1,0 +1,83 @@
+// The second hostile audit (issue 24): each case failed before its fix.
+import test from 'ava';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readSentences } from '../../src/cli/commands/embed.ts';
+import { hubEnv } from '../../src/model/hub/cache.ts';
+import { cli } from '../helpers/cli.ts';
+import { fixture } from '../helpers/shared.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'bb-audit2-'));
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
+const M = ['--model', fixture('tiny-llama'), '--cache-dir', join(dir, 'cache')];
+
+function oneLine(t: import('ava').ExecutionContext, r: { code: number; stderr: string }, re: RegExp): void {
+  t.is(r.code, 2, r.stderr);
+  const lines = r.stderr.trimEnd().split('\n');
+  t.is(lines.length, 1, r.stderr);
+  t.regex(lines[0], re);
+}
+
+test('a UTF-8 byte order mark at the start of embed --input is not part of the first sentence', async (t) => {
+  const plain = join(dir, 'plain.txt'), bom = join(dir, 'bom.txt');
+  writeFileSync(plain, 'A man is playing a guitar.\nA woman slices an onion.\n');
+  writeFileSync(bom, '\uFEFFA man is playing a guitar.\nA woman slices an onion.\n');
+  t.deepEqual(readSentences(bom), readSentences(plain));
+  const outs = [join(dir, 'plain.jsonl'), join(dir, 'bom.jsonl')];
+  for (const [input, output] of [[plain, outs[0]], [bom, outs[1]]]) t.is((await cli(['embed', ...M, '--input', input, '--output', output])).code, 0);
+  t.is(readFileSync(outs[1], 'utf8'), readFileSync(outs[0], 'utf8'));
+});
+
+test('embed --output never replaces its own --input, and an existing output only with --overwrite', async (t) => {
+  const input = join(dir, 'in.jsonl');
+  writeFileSync(input, 'A man is playing a guitar.\n');
+  oneLine(t, await cli(['embed', ...M, '--input', input, '--output', input, '--overwrite']), /--output .*in\.jsonl is the --input file: name another output file$/);
+  const link = join(dir, 'link.jsonl');
+  symlinkSync(input, link);
+  oneLine(t, await cli(['embed', ...M, '--input', input, '--output', link, '--overwrite']), /is the --input file/);
+  t.is(readFileSync(input, 'utf8'), 'A man is playing a guitar.\n');
+  const out = join(dir, 'out.jsonl');
+  writeFileSync(out, 'keep me\n');
+  oneLine(t, await cli(['embed', ...M, '--input', input, '--output', out]), /--output .*out\.jsonl exists: pass --overwrite to replace it, or another --output$/);
+  t.is(readFileSync(out, 'utf8'), 'keep me\n');
+  t.is((await cli(['embed', ...M, '--input', input, '--output', out, '--overwrite'])).code, 0);
+  t.not(readFileSync(out, 'utf8'), 'keep me\n');
+});
+
+test('a key given twice in a .json experiment file is refused, as in YAML, naming the line', async (t) => {
+  const file = join(dir, 'dup.json');
+  writeFileSync(file, '{\n  "name": "a",\n  "runs": [{"model": "m"}],\n  "name": "b"\n}\n');
+  oneLine(t, await cli(['run', file, '--out', join(dir, 'dup-out')]), /dup\.json:4:3: a key is given twice in one object; keep one$/);
+  const nested = join(dir, 'dup-nested.json');
+  writeFileSync(nested, '{"name": "a", "runs": [{"model": "m", "model": "n"}]}');
+  oneLine(t, await cli(['run', nested, '--out', join(dir, 'dup-out2')]), /dup-nested\.json:1:\d+: a key is given twice/);
+});
+
+test('--bootstrap 2000000000 is refused in one line before any work (sts, report, an experiment file)', async (t) => {
+  const D = ['--data-dir', join(fixture('..'), '..', 'data', 'senteval')];
+  oneLine(t, await cli(['sts', ...M, ...D, '--preset', 'bellm-sts,echo', '--bootstrap', '2000000000', '--out', join(dir, 'cmp')]), /--bootstrap 2000000000: at most 100,000 resamples/);
+  oneLine(t, await cli(['report', dir, '--bootstrap', '2000000000', '--out', join(dir, 'rep')]), /--bootstrap: 2000000000 is too many: at most 100,000 resamples/);
+  const exp = join(dir, 'boot.yaml');
+  writeFileSync(exp, `name: boot\nreport: {bootstrap: 2000000000}\nruns:\n  - model: ${fixture('tiny-llama')}\n`);
+  for (const cmd of ['run', 'slurm']) oneLine(t, await cli([cmd, exp, '--out', join(dir, `boot-${cmd}`)]), /report\.bootstrap.*too many: at most 100,000 resamples/);
+  t.is((await cli(['sts', ...M, ...D, '--preset', 'bellm-sts,echo', '--bootstrap', '100001', '--tasks', 'STS-B', '--out', join(dir, 'cmp2')])).code, 2);
+});
+
+test("HF_HUB_OFFLINE and HF_TOKEN are read as huggingface_hub reads them (Python's `or`: an empty variable defers to the older name)", (t) => {
+  const home = { HF_HOME: join(dir, 'hf-home') };
+  // constants.py: HF_HUB_OFFLINE = _is_true(os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE")),
+  // _is_true: value.upper() in {"1", "ON", "YES", "TRUE"}
+  const cases: [Record<string, string>, boolean][] = [
+    [{ HF_HUB_OFFLINE: '', TRANSFORMERS_OFFLINE: '1' }, true],
+    [{ HF_HUB_OFFLINE: '0', TRANSFORMERS_OFFLINE: '1' }, false],
+    [{ TRANSFORMERS_OFFLINE: 'yes' }, true],
+    [{ HF_HUB_OFFLINE: 'On' }, true],
+    [{ HF_HUB_OFFLINE: 'false', TRANSFORMERS_OFFLINE: '1' }, false],
+    [{}, false],
+  ];
+  for (const [env, offline] of cases) t.is(hubEnv({ ...home, ...env }).offline, offline, JSON.stringify(env));
+  // _get_token_from_environment: _clean_token(os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN"))
+  t.like(hubEnv({ ...home, HF_TOKEN: '', HUGGING_FACE_HUB_TOKEN: ' hf_old\n' }), { token: 'hf_old', tokenSource: 'HUGGING_FACE_HUB_TOKEN' });
+  t.like(hubEnv({ ...home, HF_TOKEN: 'hf_new', HUGGING_FACE_HUB_TOKEN: 'hf_old' }), { token: 'hf_new', tokenSource: 'HF_TOKEN' });
+});
