@@ -26,7 +26,9 @@ export const MTEB_NOTE = [
 
 /** A folder name from a model id or label: '/' as MTEB writes it ('__'), other unsafe characters '_'. */
 export function mtebModelName(s: string): string {
-  return s.replace(/\//g, '__').replace(/[^\w.+=-]+/g, '_').replace(/^_+|_+$/g, '') || 'model';
+  const name = s.replace(/\//g, '__').replace(/[^\w.+=-]+/g, '_').replace(/^_+|_+$/g, '') || 'model';
+  // "." and ".." are not folder names but the folder itself and its parent
+  return /^\.+$/.test(name) ? name.replace(/\./g, '_') : name;
 }
 
 /** Pearson beside the main Spearman: over all pairs pooled (STS12-16), or of the scored split. */

@@ -1,6 +1,6 @@
 // Builds a report (tables, figures, comparisons) from results and writes it in the chosen formats.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { UserError } from '../errors.ts';
 import type { Results, SentenceStat, StsResults } from '../experiments/results/results.ts';
 import { DEFAULT_TURNING_POINT, type TurningPointMethod } from '../experiments/stats/turning-point.ts';
@@ -186,6 +186,9 @@ export async function writeBuiltReport(report: Report, outDir: string, opts: Rep
   const files: string[] = [];
   const put = (rel: string, data: string | Buffer) => {
     const path = join(outDir, rel);
+    // every name below is built from labels and results: none may leave the output folder
+    const inside = relative(resolve(outDir), resolve(path));
+    if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) throw new Error(`internal: report file name ${JSON.stringify(rel)} leaves ${outDir}`);
     mkdirSync(join(path, '..'), { recursive: true });
     writeFileSync(path, data);
     files.push(path);

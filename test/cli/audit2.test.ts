@@ -81,3 +81,16 @@ test("HF_HUB_OFFLINE and HF_TOKEN are read as huggingface_hub reads them (Python
   t.like(hubEnv({ ...home, HF_TOKEN: '', HUGGING_FACE_HUB_TOKEN: ' hf_old\n' }), { token: 'hf_old', tokenSource: 'HUGGING_FACE_HUB_TOKEN' });
   t.like(hubEnv({ ...home, HF_TOKEN: 'hf_new', HUGGING_FACE_HUB_TOKEN: 'hf_old' }), { token: 'hf_new', tokenSource: 'HF_TOKEN' });
 });
+
+test('the MTEB export stays inside --out whatever the label or revision ("..", ".")', async (t) => {
+  const { writeReport } = await import('../../src/report/report.ts');
+  const { syntheticSts } = await import('../report/fixtures/synthetic.ts');
+  const { mtebModelName } = await import('../../src/report/mteb.ts');
+  for (const name of ['..', '.', '...']) t.false(/^\.+$/.test(mtebModelName(name)), name);
+  const base = syntheticSts('x', 1, 0.3, 20);
+  const out = join(dir, 'mteb-out', 'inner');
+  const hostile = { ...base, label: '..', provenance: { ...base.provenance, model: { ...base.provenance.model, revision: '..' } } } as unknown as typeof base;
+  const { files } = await writeReport([{ file: 'h.json', results: hostile }], out, { formats: ['mteb'] });
+  t.true(files.length > 1);
+  for (const f of files) t.true(f.startsWith(`${out}/`), f);
+});
