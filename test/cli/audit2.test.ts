@@ -94,3 +94,15 @@ test('the MTEB export stays inside --out whatever the label or revision ("..", "
   t.true(files.length > 1);
   for (const f of files) t.true(f.startsWith(`${out}/`), f);
 });
+
+test('report FOLDER writes FOLDER/report/ by default, not reports/<folder name>/', async (t) => {
+  const { syntheticSts } = await import('../report/fixtures/synthetic.ts');
+  const folder = join(dir, 'reports');
+  const { mkdirSync, existsSync } = await import('node:fs');
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, 'a.json'), JSON.stringify(syntheticSts('a', 1, 0.3, 20)));
+  const r = await cli(['report', folder, '--formats', 'md', '--bootstrap', '0'], { cwd: dir });
+  t.is(r.code, 0, r.stderr);
+  t.true(existsSync(join(folder, 'report', 'report.md')));
+  t.false(existsSync(join(dir, 'reports', 'reports')));
+});

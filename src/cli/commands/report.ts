@@ -1,5 +1,6 @@
 // `bellm-bench report <results or folders...>`: tables, figures and comparisons from results files (no recomputing).
-import { basename, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { UserError } from '../../errors.ts';
 import { TURNING_POINT_METHODS, DEFAULT_TURNING_POINT, type TurningPointMethod } from '../../experiments/stats/turning-point.ts';
@@ -36,7 +37,7 @@ export const reportCommand: CommandModule<{ quiet: boolean }, ReportArgs> = {
   ...COMMANDS.report,
   builder: (y) => y
     .positional('results', { type: 'string', array: true, demandOption: true, describe: 'results JSON files written by `sts`, `degrade` or `score --out`, or folders holding them' })
-    .option('out', { type: 'string', describe: 'output folder (default reports/<name>/)' })
+    .option('out', { type: 'string', describe: 'output folder (default: FOLDER/report/ when the first argument is a folder, else reports/<name>/)' })
     .option('name', { type: 'string', describe: 'report name for the default folder (default: the first file\'s or folder\'s base name)' })
     .option('formats', { type: 'string', alias: 'format', describe: `comma list of ${ALL_FORMATS.join(',')} (default all but mteb; mteb: MTEB TaskResult files)` })
     .option('compare-paper', { type: 'boolean', default: false, describe: 'add BeLLM\'s published numbers and the deltas' })
@@ -61,7 +62,9 @@ export const reportCommand: CommandModule<{ quiet: boolean }, ReportArgs> = {
     const { loaded, skipped } = collectResults(argv.results);
     if (skipped.length) info(argv.quiet, `skipped ${skipped.length} JSON file(s) that are not results: ${skipped.map((f) => basename(f)).join(', ')}`);
     const name = argv.name ?? slug(basename(resolve(argv.results[0])).replace(/\.json$/i, ''));
-    const outDir = argv.out ?? `reports/${name}`;
+    // a folder of results gets its report beside them (`report reports/` writes reports/report/, not reports/reports/)
+    const firstIsFolder = existsSync(argv.results[0]) && statSync(argv.results[0]).isDirectory();
+    const outDir = argv.out ?? (argv.name === undefined && firstIsFolder ? join(argv.results[0], 'report') : `reports/${name}`);
     checkWritableFolder(outDir, '--out');
     const { files: written, report } = await writeReport(loaded, outDir, {
       formats, comparePaper: argv['compare-paper'], bootstrap: argv.bootstrap, seed: argv.seed, baseline: argv.baseline,
