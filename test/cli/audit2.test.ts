@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { readSentences } from '../../src/cli/commands/embed.ts';
 import { hubEnv } from '../../src/model/hub/cache.ts';
 import { cli } from '../helpers/cli.ts';
-import { fixture } from '../helpers/shared.ts';
+import { fixture, sentevalDir } from '../helpers/shared.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'bb-audit2-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,7 +55,7 @@ test('a key given twice in a .json experiment file is refused, as in YAML, namin
 });
 
 test('--bootstrap 2000000000 is refused in one line before any work (sts, report, an experiment file)', async (t) => {
-  const D = ['--data-dir', join(fixture('..'), '..', 'data', 'senteval')];
+  const D = ['--data-dir', sentevalDir];
   oneLine(t, await cli(['sts', ...M, ...D, '--preset', 'bellm-sts,echo', '--bootstrap', '2000000000', '--out', join(dir, 'cmp')]), /--bootstrap 2000000000: at most 100,000 resamples/);
   oneLine(t, await cli(['report', dir, '--bootstrap', '2000000000', '--out', join(dir, 'rep')]), /--bootstrap: 2000000000 is too many: at most 100,000 resamples/);
   const exp = join(dir, 'boot.yaml');
@@ -105,4 +105,14 @@ test('report FOLDER writes FOLDER/report/ by default, not reports/<folder name>/
   t.is(r.code, 0, r.stderr);
   t.true(existsSync(join(folder, 'report', 'report.md')));
   t.false(existsSync(join(dir, 'reports', 'reports')));
+});
+
+test('BELLM_DATA_DIR is the default --data-dir, and --help says so', async (t) => {
+  const data = sentevalDir;
+  const r = await cli(['tasks'], { cwd: dir, env: { BELLM_DATA_DIR: data } });
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /STS12 \(STS12\): 3108 scored pairs.*\[loaded\]/);
+  const without = await cli(['tasks'], { cwd: dir, env: { BELLM_DATA_DIR: '' } });
+  t.notRegex(without.stdout, /\[loaded\]/);
+  t.regex((await cli(['tasks', '--help'], { cwd: dir })).stdout, /default: \$BELLM_DATA_DIR, else\s+data\//);
 });
