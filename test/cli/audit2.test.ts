@@ -116,3 +116,25 @@ test('BELLM_DATA_DIR is the default --data-dir, and --help says so', async (t) =
   t.notRegex(without.stdout, /\[loaded\]/);
   t.regex((await cli(['tasks', '--help'], { cwd: dir })).stdout, /default: \$BELLM_DATA_DIR, else\s+data\//);
 });
+
+test('a bad --out for run, slurm and report (a file, a link to nothing, a folder that cannot exist) is one line, exit 2', async (t) => {
+  const { syntheticSts } = await import('../report/fixtures/synthetic.ts');
+  const { existsSync, mkdirSync } = await import('node:fs');
+  const results = join(dir, 'bad-out-results');
+  mkdirSync(results, { recursive: true });
+  writeFileSync(join(results, 'a.json'), JSON.stringify(syntheticSts('a', 1, 0.3, 20)));
+  const exp = join(dir, 'bad-out.yaml');
+  writeFileSync(exp, `name: bad-out\ndata_dir: ${sentevalDir}\nruns:\n  - model: ${fixture('tiny-llama')}\n    tasks: [STSBenchmark]\n`);
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  const dangling = join(dir, 'dangling');
+  symlinkSync(join(dir, 'nothing-here'), dangling);
+  const outs: [string, RegExp][] = [[file, /is not a folder/], [dangling, /is a link to nothing/], [join(file, 'below'), /is not a folder/]];
+  if (existsSync('/proc/self')) outs.push(['/proc/bellm-bench-x', /cannot be created/]);
+  for (const [out, re] of outs) {
+    // the timeout only turns a hang (Node's recursive mkdir under /proc) into a failure
+    for (const args of [['run', exp, '--out', out], ['slurm', exp, '--out', out], ['report', results, '--out', out, '--formats', 'md', '--bootstrap', '0']]) {
+      oneLine(t, await cli(args, { timeout: 60_000 }), re);
+    }
+  }
+});

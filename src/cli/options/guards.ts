@@ -12,6 +12,7 @@ import type { LlamaConfig } from '../../model/arch/types.ts';
 import { TASK_SPECS } from '../../tasks/registry.ts';
 import { defaultTaskNames, parseSplit, type Split } from '../../tasks/split.ts';
 import { positiveInt } from './model-options.ts';
+import { makeFolder } from '../../experiments/results/atomic-write.ts';
 
 interface DeclaredOptions {
   array: string[];
@@ -73,8 +74,8 @@ const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).m
 /** A folder the run writes into (`--cache-dir`): created if missing; a file there is refused. */
 export function checkWritableFolder(dir: string, flag: string): void {
   if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UserError(`${flag} ${dir} is not a folder`);
+  makeFolder(dir, flag);
   try {
-    fs.mkdirSync(dir, { recursive: true });
     fs.accessSync(dir, fs.constants.W_OK);
   } catch (e) {
     throw new UserError(`${flag} ${dir} cannot be created or written (${code(e)}); pass another folder`);
@@ -87,11 +88,7 @@ export function checkWritableFolder(dir: string, flag: string): void {
  */
 export function checkOutputFile(file: string, flag: string): void {
   if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UserError(`${flag} ${file} is a directory; name a results file (e.g. ${path.join(file, 'results.json')})`);
-  try {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  } catch (e) {
-    throw new UserError(`${flag} ${file}: its folder cannot be created (${code(e)}); pass another path`);
-  }
+  makeFolder(path.dirname(path.resolve(file)), flag);
   const probe = `${file}.${process.pid}.probe`;
   try {
     fs.closeSync(fs.openSync(probe, 'w'));

@@ -16,7 +16,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../../errors.ts';
 import { sha256 } from '../../tasks/checksums.ts';
-import { writeFileAtomic } from '../results/atomic-write.ts';
+import { folderProblem, makeFolder, writeFileAtomic } from '../results/atomic-write.ts';
 import { isAlive } from '../../model/embed/embedding-cache.ts';
 import type { Cell } from './cells.ts';
 import type { Results } from '../results/results.ts';
@@ -78,7 +78,7 @@ export class GridStore {
    */
   claim(file: string, cells: readonly Cell[]): void {
     this.checkFolder();
-    mkdirSync(join(this.dir, 'cells'), { recursive: true });
+    makeFolder(join(this.dir, 'cells'), '--out');
     writeFileAtomic(join(this.dir, 'experiment.json'), JSON.stringify({
       tool: 'bellm-bench run', name: this.experiment, file,
       cells: cells.map((c) => ({ id: c.id, key: c.key, command: c.command, label: c.label })),
@@ -87,6 +87,8 @@ export class GridStore {
 
   /** Refuses DIR when it holds another experiment's outputs or files of its own (writes nothing). */
   checkFolder(): void {
+    const problem = folderProblem(this.dir);
+    if (problem) throw new UserError(`--out ${this.dir}: ${problem}; pass another folder`);
     const manifest = join(this.dir, 'experiment.json');
     if (existsSync(this.dir)) {
       const prev = readJson(manifest) as { name?: unknown; file?: unknown } | undefined;
