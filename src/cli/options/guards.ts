@@ -88,7 +88,7 @@ export function checkWritableFolder(dir: string, flag: string): void {
  */
 export function checkOutputFile(file: string, flag: string): void {
   if (fs.existsSync(file) && fs.statSync(file).isDirectory()) throw new UserError(`${flag} ${file} is a directory; name a results file (e.g. ${path.join(file, 'results.json')})`);
-  makeFolder(path.dirname(path.resolve(file)), flag);
+  makeFolder(path.dirname(path.resolve(file)), flag, (why) => `${flag} ${file}: its folder cannot be created (${why}); pass another path`);
   const probe = `${file}.${process.pid}.probe`;
   try {
     fs.closeSync(fs.openSync(probe, 'w'));

@@ -36,9 +36,10 @@ export function folderProblem(dir: string): string | null {
  * Makes `dir` and its missing parents, one level at a time, with one-line errors naming `flag`. (Node's
  * recursive mkdir never returns for some paths, e.g. under /proc, and fails with a stack trace on others.)
  */
-export function makeFolder(dir: string, flag: string): void {
+export function makeFolder(dir: string, flag: string, message?: (why: string) => string): void {
+  const cannot = message ?? ((why: string) => `${flag} ${dir} cannot be created (${why}); pass another folder`);
   const problem = folderProblem(dir);
-  if (problem) throw new UserError(`${flag} ${dir}: ${problem}; pass another folder`);
+  if (problem) throw new UserError(!message && problem.startsWith(`${resolve(dir)} `) ? `${flag} ${dir}: ${problem}; pass another folder` : cannot(problem));
   const missing: string[] = [];
   for (let p = resolve(dir); ; p = dirname(p)) {
     try {
@@ -54,7 +55,7 @@ export function makeFolder(dir: string, flag: string): void {
       mkdirSync(p);
     } catch (e) {
       if (errCode(e) === 'EEXIST' && statSync(p).isDirectory()) continue; // made by a concurrent run
-      throw new UserError(`${flag} ${dir} cannot be created (${errCode(e)} at ${p}); pass another folder`);
+      throw new UserError(cannot(`${errCode(e)} at ${p}`));
     }
   }
 }
