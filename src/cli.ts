@@ -4,9 +4,9 @@ import { hideBin } from 'yargs/helpers';
 import { commands } from './cli/commands.ts';
 import { withGlobalOptions } from './cli/options/global-options.ts';
 import { UserError } from './errors.ts';
-import { optionGuards } from './cli/options/guards.ts';
+import { joinDashValues, optionGuards } from './cli/options/guards.ts';
 
-const args = hideBin(process.argv);
+const args = joinDashValues(hideBin(process.argv));
 const cli = withGlobalOptions(yargs(args).scriptName('bellm-bench'))
   .strict()
   .middleware(optionGuards(args))

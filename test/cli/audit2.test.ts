@@ -138,3 +138,19 @@ test('a bad --out for run, slurm and report (a file, a link to nothing, a folder
     }
   }
 });
+
+test('messages: a YAML key "constructor", --shard -1/2, and --input - (standard input)', async (t) => {
+  const exp = join(dir, 'ctor.yaml');
+  writeFileSync(exp, `name: ctor\nruns:\n  - model: ${fixture('tiny-llama')}\n    constructor: 1\n`);
+  oneLine(t, await cli(['run', exp, '--out', join(dir, 'ctor-out')]), /runs\[0\]: unknown key "constructor" \(not an option of `bellm-bench sts`\)/);
+  oneLine(t, await cli(['degrade', ...M, '--data-dir', sentevalDir, '--shard', '-1/2']), /--shard "-1\/2" must look like i\/n/);
+  const { spawnSync } = await import('node:child_process');
+  const { repoRoot } = await import('../helpers/shared.ts');
+  const out = join(dir, 'stdin.jsonl');
+  const r = spawnSync(process.execPath, [join(repoRoot, 'bin/bellm-bench.js'), 'embed', ...M, '--input', '-', '--output', out, '--quiet'], { input: 'A man is playing a guitar.\nA woman slices an onion.\n', encoding: 'utf8' });
+  t.is(r.status, 0, r.stderr);
+  const file = join(dir, 'stdin-file.txt'), fromFile = join(dir, 'from-file.jsonl');
+  writeFileSync(file, 'A man is playing a guitar.\nA woman slices an onion.\n');
+  t.is((await cli(['embed', ...M, '--input', file, '--output', fromFile])).code, 0);
+  t.is(readFileSync(out, 'utf8'), readFileSync(fromFile, 'utf8'));
+});

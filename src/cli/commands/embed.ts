@@ -27,7 +27,7 @@ interface EmbedArgs extends ModelArgs {
 export const embedCommand: CommandModule<object, EmbedArgs> = {
   ...COMMANDS.embed,
   builder: (y) => withModelOptions(y, 'bellm-sts')
-    .option('input', { type: 'string', demandOption: true, describe: 'UTF-8 text file, one sentence per line' })
+    .option('input', { type: 'string', demandOption: true, describe: 'UTF-8 text file, one sentence per line (- : standard input)' })
     .option('output', { type: 'string', demandOption: true, describe: 'output file: .jsonl ({"text", "embedding"} per line) or .npy (float32 matrix, one row per input line, in order)' })
     .option('billm-start-index', { type: 'number', describe: 'layers with index >= k attend bidirectionally' })
     .option('n-layers', { type: 'number', describe: 'keep only the first n layers' })
@@ -126,6 +126,7 @@ export function outputFormat(path: string): 'jsonl' | 'npy' {
 
 /** --output naming the --input file itself (by path or through a link): it would be replaced by its own embeddings. */
 function checkNotInput(input: string, output: string): void {
+  if (input === '-') return;
   let same = resolve(input) === resolve(output);
   try {
     const i = statSync(input), o = statSync(output);
@@ -144,7 +145,7 @@ function checkNotInput(input: string, output: string): void {
 export function readSentences(file: string): string[] {
   let bytes: Buffer;
   try {
-    bytes = readFileSync(file);
+    bytes = readFileSync(file === '-' ? 0 : file);
   } catch (e) {
     throw new UserError(`--input ${file}: cannot read the input file (${(e as NodeJS.ErrnoException).code ?? 'error'}); one sentence per line expected`);
   }

@@ -98,8 +98,26 @@ export function checkOutputFile(file: string, flag: string): void {
   }
 }
 
-/** An input file: present, a regular file, readable. */
+/**
+ * `--opt -` and `--opt -1/2` as `--opt=-` and `--opt=-1/2`: yargs would read a value that starts with a
+ * dash as flags ("Unknown argument: 1"), so such a value after a long option is joined to it, and the
+ * option's own check names what is wrong with it (or `-` means standard input).
+ */
+export function joinDashValues(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i], next = args[i + 1];
+    if (/^--[a-z][\w-]*$/.test(a) && next !== undefined && (next === '-' || /^-\d[^\s]*\D/.test(next))) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+/** An input file: present, a regular file, readable (`-`: standard input). */
 export function checkInputFile(file: string, flag: string): void {
+  if (file === '-') return;
   let st: fs.Stats;
   try {
     st = fs.statSync(file);

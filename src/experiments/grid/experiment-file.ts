@@ -138,7 +138,7 @@ class Checker {
   option(key: string, where: string, commands: readonly CommandName[], extra: readonly string[] = []): OptionSpec {
     const name = key.replaceAll('_', '-');
     if (key.includes('-') || key !== key.toLowerCase()) this.unknown(key, where, commands, extra);
-    if (name in RESERVED_OPTIONS) this.fail(where, `"${key}" cannot be set in an experiment file: ${RESERVED_OPTIONS[name]}`);
+    if (Object.hasOwn(RESERVED_OPTIONS, name)) this.fail(where, `"${key}" cannot be set in an experiment file: ${RESERVED_OPTIONS[name]}`);
     for (const c of commands) {
       const spec = this.tables[c].get(name);
       if (spec) return spec;
@@ -148,7 +148,7 @@ class Checker {
 
   unknown(key: string, where: string, commands: readonly CommandName[], extra: readonly string[]): never {
     const names = new Set<string>(extra);
-    for (const c of commands) for (const n of this.tables[c].keys()) if (!(n in RESERVED_OPTIONS)) names.add(snake(n));
+    for (const c of commands) for (const n of this.tables[c].keys()) if (!Object.hasOwn(RESERVED_OPTIONS, n)) names.add(snake(n));
     const best = closestName(key, names);
     const of = commands.length === 1 ? ` (not an option of \`bellm-bench ${commands[0]}\`)` : '';
     this.fail(where, `unknown key "${key}"${of}${best ? `; did you mean "${best}"?` : ''}`);
@@ -214,7 +214,7 @@ export function parseExperiment(file: string, doc: unknown, tables: OptionTables
     const spec = ck.option(key, '', COMMANDS, META_KEYS);
     defaults.push({ key, spec, values: ck.axis(v, spec, key) });
   }
-  for (const k of ['name', 'runs'] as const) if (!(k in doc)) ck.fail('', `missing "${k}"${k === 'runs' ? ' (a list of runs; see the README, "Running on a cluster")' : ' (the experiment\'s name, e.g. name: bellm-ablation)'}`);
+  for (const k of ['name', 'runs'] as const) if (!Object.hasOwn(doc, k)) ck.fail('', `missing "${k}"${k === 'runs' ? ' (a list of runs; see the README, "Running on a cluster")' : ' (the experiment\'s name, e.g. name: bellm-ablation)'}`);
   const name = doc.name;
   if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}$/.test(name)) {
     ck.fail('name', `expected a name of letters, digits and _ . + - (at most 100, starting with a letter or digit), got ${show(name)}`);
@@ -231,7 +231,7 @@ export function parseExperiment(file: string, doc: unknown, tables: OptionTables
     let body = run;
     const keys = Object.keys(run);
     for (const c of COMMANDS) {
-      if (!(c in run)) continue;
+      if (!Object.hasOwn(run, c)) continue;
       if (keys.length !== 1) ck.fail(where, `"${c}" must be the only key of its run; put its options inside it ({${c}: {model: ..., ...}})`);
       if (!isMap(run[c])) ck.fail(`${where}.${c}`, `expected a mapping of ${c} options, got ${show(run[c])}`);
       command = c;
