@@ -18,6 +18,8 @@ function checkTasks(tasks: unknown, where: string): string | null {
     if (!isObj(t)) return `${where}[${i}] is not an object`;
     if (typeof t.label !== 'string') return `${where}[${i}].label is not a string`;
     if (typeof t.main !== 'number') return `${where}[${i}].main is not a number`;
+    // a correlation: NaN (constant predictions) or within [-1, 1]; 5 would print as 500.00
+    if (!Number.isNaN(t.main) && !(t.main >= -1 && t.main <= 1)) return `${where}[${i}].main is ${t.main}, not a correlation in [-1, 1]`;
     if (!Array.isArray(t.subsets)) return `${where}[${i}].subsets is not an array`;
     if (t.pairs !== undefined && !Array.isArray(t.pairs)) return `${where}[${i}].pairs is not an array`;
   }
@@ -27,6 +29,8 @@ function checkTasks(tasks: unknown, where: string): string | null {
 /** The first structural problem of a parsed results object, or null. */
 function problem(r: Record<string, unknown>): string | null {
   if (typeof r.label !== 'string') return '"label" is not a string';
+  // an unknown split would drop the run from every table without a word
+  if (r.split !== undefined && r.split !== 'test' && r.split !== 'dev') return `"split" is ${JSON.stringify(r.split)}, not "test" or "dev"`;
   if (!isObj(r.settings)) return '"settings" is missing';
   if (r.kind === 'score') return checkTasks(r.tasks, 'tasks');
   if (r.kind === 'sts') {

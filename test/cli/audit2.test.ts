@@ -154,3 +154,16 @@ test('messages: a YAML key "constructor", --shard -1/2, and --input - (standard 
   t.is((await cli(['embed', ...M, '--input', file, '--output', fromFile])).code, 0);
   t.is(readFileSync(out, 'utf8'), readFileSync(fromFile, 'utf8'));
 });
+
+test('a hostile results file is refused in one line: main 5 (would print 500.00), split "xyz" (would drop out of every table)', async (t) => {
+  const { syntheticSts } = await import('../report/fixtures/synthetic.ts');
+  const { parseResults } = await import('../../src/report/load.ts');
+  const { UserError } = await import('../../src/errors.ts');
+  const good = syntheticSts('ok', 1, 0.3, 20);
+  t.notThrows(() => parseResults(JSON.parse(JSON.stringify(good)), 'ok.json'));
+  const five = JSON.parse(JSON.stringify(good));
+  five.tasks[0].main = 5;
+  t.throws(() => parseResults(five, 'five.json'), { instanceOf: UserError, message: /^five\.json: malformed sts results \(tasks\[0\]\.main is 5, not a correlation in \[-1, 1\]\)/ });
+  const xyz = { ...JSON.parse(JSON.stringify(good)), split: 'xyz' };
+  t.throws(() => parseResults(xyz, 'xyz.json'), { instanceOf: UserError, message: /"split" is "xyz", not "test" or "dev"/ });
+});
