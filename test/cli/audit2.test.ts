@@ -167,3 +167,9 @@ test('a hostile results file is refused in one line: main 5 (would print 500.00)
   const xyz = { ...JSON.parse(JSON.stringify(good)), split: 'xyz' };
   t.throws(() => parseResults(xyz, 'xyz.json'), { instanceOf: UserError, message: /"split" is "xyz", not "test" or "dev"/ });
 });
+
+test('a label clash between two cells of one run names the options that tell them apart, not "runs[0] and runs[0]"', async (t) => {
+  const exp = join(dir, 'clash.yaml');
+  writeFileSync(exp, `name: clash\nruns:\n  - model: ${fixture('tiny-llama')}\n    label: same\n    billm_start_index: [1, 2]\n`);
+  oneLine(t, await cli(['run', exp, '--out', join(dir, 'clash-out'), '--data-dir', sentevalDir]), /runs\[0\] \(billm_start_index: 2\) and runs\[0\] \(billm_start_index: 1\) both have the label "same"/);
+});

@@ -142,7 +142,7 @@ export function loadGrid(file: string, o: GridOptions): Grid {
   for (const c of cells) {
     c.label = explicit[c.index] ?? defaults[c.index];
     const other = byLabel.get(c.label);
-    if (other) throw new UserError(`${file}: ${c.where} and ${other.where} both have the label "${c.label}"; give each cell its own label (a template like "k={billm_start_index}" fills in values)`);
+    if (other) throw new UserError(`${file}: ${cellName(c, other)} and ${cellName(other, c)} both have the label "${c.label}"; give each cell its own label (a template like "k={billm_start_index}" fills in values)`);
     byLabel.set(c.label, c);
     const dir = join(o.out, 'cells', c.id);
     setArg(c.args, 'out', join(dir, 'results.json'));
@@ -164,4 +164,12 @@ function resolveBaseline(spec: Record<string, unknown> | null): Record<string, u
     if (typeof v === 'string' && v !== '' && existsSync(v)) out[p] = resolve(v);
   }
   return out;
+}
+
+/** Where a cell comes from; two cells of one run are told apart by the options where they differ. */
+function cellName(c: Cell, other: Cell): string {
+  if (c.where !== other.where) return c.where;
+  const a = c.identity.options, b = other.identity.options;
+  const differ = Object.keys(a).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  return `${c.where} (${differ.map((k) => `${k.replace(/-/g, '_')}: ${JSON.stringify(a[k])}`).join(', ')})`;
 }
