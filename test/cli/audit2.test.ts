@@ -173,3 +173,17 @@ test('a label clash between two cells of one run names the options that tell the
   writeFileSync(exp, `name: clash\nruns:\n  - model: ${fixture('tiny-llama')}\n    label: same\n    billm_start_index: [1, 2]\n`);
   oneLine(t, await cli(['run', exp, '--out', join(dir, 'clash-out'), '--data-dir', sentevalDir]), /runs\[0\] \(billm_start_index: 2\) and runs\[0\] \(billm_start_index: 1\) both have the label "same"/);
 });
+
+test('slurm refuses, before writing any script, values that would only fail inside the job array', async (t) => {
+  const { existsSync } = await import('node:fs');
+  const cases: [string, RegExp][] = [
+    ['  - model: MODEL\n    billm_start_index: 2.5\n', /runs\[0\] \(cell "tiny-llama"\): --billm-start-index 2\.5 is outside 0\.\.4/],
+    ['  - degrade: {model: MODEL, layers: 0..999999999}\n', /runs\[0\]\.degrade \(cell "degrade tiny-llama"\): --layers "0\.\.999999999": 999999999 is outside 0\.\.4/],
+  ];
+  for (const [i, [run, re]] of cases.entries()) {
+    const exp = join(dir, `slurm-bad-${i}.yaml`), out = join(dir, `slurm-bad-out-${i}`);
+    writeFileSync(exp, `name: slurm-bad-${i}\ndata_dir: ${sentevalDir}\nruns:\n${run.replace('MODEL', fixture('tiny-llama'))}`);
+    oneLine(t, await cli(['slurm', exp, '--out', out]), re);
+    t.false(existsSync(join(out, 'slurm')), 'no script written');
+  }
+});

@@ -12,6 +12,9 @@ import { planShards } from '../../experiments/grid/shard.ts';
 import { arrayScript, checkSlurmOptions, mergeScript, parseJobId, shellQuote, submitScript, type SlurmOptions } from '../../experiments/grid/slurm.ts';
 import { cellIdentityProblem } from './cell-identity.ts';
 import { loadGrid } from './experiment-options.ts';
+import { degradeSpec, type DegradeArgs } from '../commands/degrade.ts';
+import { stsSpec, type StsArgs } from '../commands/sts.ts';
+import type { Cell } from '../../experiments/grid/cells.ts';
 import { estimateCosts } from './grid-cost.ts';
 import { COMMANDS } from '../command-list.ts';
 
@@ -48,10 +51,11 @@ export const slurmCommand: CommandModule<object, SlurmArgs> = {
     .option('time', { type: 'string', describe: 'time limit per job, e.g. 12:00:00' })
     .option('account', { type: 'string', describe: 'Slurm account' })
     .option('submit', { type: 'boolean', default: false, describe: 'submit the array and the merge job with sbatch and print their ids' }) as never,
-  handler: (a: SlurmArgs) => {
+  handler: async (a: SlurmArgs) => {
     const out = resolve(a.out);
     const experiment = resolve(a.experiment);
     const grid = loadGrid(a.experiment, { out, quiet: a.quiet, cacheDir: join(out, 'cache'), dataDir: a['data-dir'] });
+    await checkCells(grid.cells, a.quiet);
     const shards = a.shards ?? Math.min(grid.cells.length, DEFAULT_MAX_SHARDS);
     const o: SlurmOptions = {
       name: grid.experiment.name, experiment, out, workdir: process.cwd(), node: process.execPath,
@@ -95,4 +99,29 @@ function sbatch(args: string[]): string {
     if (err.code === 'ENOENT') throw new UserError('sbatch not found: run --submit on a Slurm login node, or submit later with the printed command');
     throw new UserError(`sbatch ${args.join(' ')} failed: ${(err.stderr ?? err.message).trim().split('\n')[0]}`);
   }
+}
+
+/**
+ * Every check `run` makes on a cell before its weights load (the commands' own stsSpec / degradeSpec,
+ * Hub ids from the hub cache only), so a value that would fail inside the job array (billm_start_index
+ * 2.5, layers past the model's depth) fails here, before any script is written. Cells whose Hub models
+ * are not cached on this machine are checked as far as that allows.
+ */
+async function checkCells(cells: readonly Cell[], quiet: boolean): Promise<void> {
+  let uncached = 0;
+  for (const c of cells) {
+    const args = { ...c.args, quiet: true };
+    try {
+      if (c.command === 'sts') await stsSpec(args as unknown as StsArgs, { offline: true });
+      else await degradeSpec(args as unknown as DegradeArgs, { offline: true });
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      if (/HF_HUB_OFFLINE is set/.test(e.message)) {
+        uncached++;
+        continue;
+      }
+      throw new UserError(`${c.where} (cell "${c.label}"): ${e.message}`);
+    }
+  }
+  if (uncached) info(quiet, `${uncached} cell(s) name Hugging Face models that are not in this machine's hub cache: their layer options are checked against config.json when the jobs run`);
 }
