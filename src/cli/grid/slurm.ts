@@ -110,7 +110,8 @@ function sbatch(args: string[]): string {
 async function checkCells(cells: readonly Cell[], quiet: boolean): Promise<void> {
   let uncached = 0;
   for (const c of cells) {
-    const args = { ...c.args, quiet: true };
+    // no cache: checking writes nothing (the output folder must stay empty until it is claimed)
+    const args = { ...c.args, quiet: true, cache: false };
     try {
       if (c.command === 'sts') await stsSpec(args as unknown as StsArgs, { offline: true });
       else await degradeSpec(args as unknown as DegradeArgs, { offline: true });
