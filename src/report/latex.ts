@@ -16,6 +16,11 @@ export function latexEscape(s: string): string {
   return [...s].map((c) => SPECIAL[c] ?? c).join('');
 }
 
+/** Text for one line of LaTeX (a caption): line breaks become spaces (a blank line would end the paragraph inside \caption{}). */
+export function latexLine(s: string): string {
+  return latexEscape(s.replace(/\s*[\r\n]+\s*/g, ' '));
+}
+
 /** A printed number as LaTeX: a leading sign in math mode ($-$0.40, $+$1.23), em dash for none. */
 function numberCell(text: string): string {
   if (text === '—') return '--';
@@ -53,7 +58,7 @@ export function tableToLatex(t: Table, o: LatexTableOptions = {}): string {
     ...body,
     '\\bottomrule',
     '\\end{tabular}',
-    `\\caption{${latexEscape(t.title)}}`,
+    `\\caption{${latexLine(t.title)}}`,
     `\\label{${o.label ?? `tab:${t.id}`}}`,
     `\\end{${float}}`,
     ...(t.notes.length ? ['% Notes (move into the caption as needed):', ...t.notes.map((n) => `% - ${n.replace(/\r?\n/g, ' ')}`)] : []),
@@ -75,14 +80,14 @@ export function figureToLatex(f: LatexFigure, path: string): string {
     `\\begin{${env}}[t]`,
     '\\centering',
     `\\includegraphics[width=${width}]{${path}}`,
-    `\\caption{${latexEscape(f.caption)}}`,
+    `\\caption{${latexLine(f.caption)}}`,
     `\\label{fig:${f.id}}`,
     `\\end{${env}}`,
     '',
   ].join('\n');
 }
 
-/** Every figure of a report, for \input; paths relative to the report folder. */
-export function figuresToLatex(figures: readonly LatexFigure[], dir = 'figures'): string {
-  return ['% bellm-bench report figures; needs \\usepackage{graphicx}; paths are relative to the report folder', '', ...figures.map((f) => figureToLatex(f, `${dir}/${f.id}.pdf`))].join('\n');
+/** Every figure of a report, for \input; paths relative to the report folder; `ext`: the files written (pdf or png). */
+export function figuresToLatex(figures: readonly LatexFigure[], dir = 'figures', ext: 'pdf' | 'png' = 'pdf'): string {
+  return ['% bellm-bench report figures; needs \\usepackage{graphicx}; paths are relative to the report folder', '', ...figures.map((f) => figureToLatex(f, `${dir}/${f.id}.${ext}`))].join('\n');
 }

@@ -219,7 +219,9 @@ export async function writeBuiltReport(report: Report, outDir: string, opts: Rep
   if (formats.has('tex')) {
     // every table but the settings (long prompts and paths: provenance, not a paper table)
     for (const t of report.tables) if (t.id !== 'settings' && t.latex !== false) put(`tables/${t.id}.tex`, tableToLatex(t));
-    if (report.figures.length) put('figures.tex', figuresToLatex(report.figures));
+    // figures.tex includes the figure files this report writes: PDF, else PNG (graphicx reads no SVG)
+    const ext = formats.has('pdf') ? 'pdf' : formats.has('png') ? 'png' : null;
+    if (report.figures.length && ext) put('figures.tex', figuresToLatex(report.figures, 'figures', ext));
   }
   if (formats.has('json')) put('report.json', JSON.stringify(reportJson(report, opts, figureFiles), null, 2) + '\n');
   if (formats.has('md')) put('report.md', reportMarkdown(report, figureFiles));

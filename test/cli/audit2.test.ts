@@ -187,3 +187,25 @@ test('slurm refuses, before writing any script, values that would only fail insi
     t.false(existsSync(join(out, 'slurm')), 'no script written');
   }
 });
+
+test('figures.tex includes only figure files the report wrote (PNG without PDF, none without either); a blank line in a label stays out of \\caption{}', async (t) => {
+  const { writeReport } = await import('../../src/report/report.ts');
+  const { syntheticSts } = await import('../report/fixtures/synthetic.ts');
+  const { existsSync } = await import('node:fs');
+  const runs = [{ file: 'a.json', results: syntheticSts('a\n\nb', 1, 0.3, 20) }];
+  const png = join(dir, 'fig-png');
+  await writeReport(runs, png, { formats: ['png', 'tex'], bootstrap: 0 });
+  const tex = readFileSync(join(png, 'figures.tex'), 'utf8');
+  const included = [...tex.matchAll(/\\includegraphics\[[^\]]*\]\{([^}]+)\}/g)].map((m) => m[1]);
+  t.true(included.length > 0);
+  for (const f of included) t.true(f.endsWith('.png') && existsSync(join(png, f)), f);
+  const none = join(dir, 'fig-none');
+  await writeReport(runs, none, { formats: ['md', 'tex'], bootstrap: 0 });
+  t.false(existsSync(join(none, 'figures.tex')));
+  const { readdirSync } = await import('node:fs');
+  const texFiles = [join(png, 'figures.tex'), ...readdirSync(join(png, 'tables')).filter((f) => f.endsWith('.tex')).map((f) => join(png, 'tables', f))];
+  t.true(texFiles.some((f) => readFileSync(f, 'utf8').includes('a b')), 'the label is in a caption');
+  for (const file of texFiles) {
+    for (const m of readFileSync(file, 'utf8').matchAll(/\\caption\{([^}]*)\}/g)) t.false(/\n\s*\n/.test(m[1]), `${file}: ${m[1]}`);
+  }
+});
