@@ -209,3 +209,14 @@ test('figures.tex includes only figure files the report wrote (PNG without PDF, 
     for (const m of readFileSync(file, 'utf8').matchAll(/\\caption\{([^}]*)\}/g)) t.false(/\n\s*\n/.test(m[1]), `${file}: ${m[1]}`);
   }
 });
+
+test('embed says what it wrote; a shard says its turning point covers only its own k values', async (t) => {
+  const input = join(dir, 'say.txt');
+  writeFileSync(input, 'A man is playing a guitar.\nA woman slices an onion.\nA dog runs.\n');
+  const r = await cli(['embed', ...M, '--input', input, '--output', join(dir, 'say.npy')], { quiet: false });
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /^wrote .*say\.npy: 3 rows x 64 dimensions \(float32 \.npy\) in \d+\.\d s$/m);
+  const shard = await cli(['degrade', ...M, '--data-dir', sentevalDir, '--tasks', 'STS-B', '--layers', '0..4', '--shard', '1/2', '--out', join(dir, 'shard.json')]);
+  t.is(shard.code, 0, shard.stderr);
+  t.regex(shard.stdout, /^turning point \(largest-drop\) \(shard 1\/2: over its own k values 0, 2, 4 only; merge the shards for the sweep's\): /m);
+});

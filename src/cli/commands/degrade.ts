@@ -49,7 +49,11 @@ export const degradeCommand: CommandModule<object, DegradeArgs> = {
     process.stdout.write(`${formatStsTable(rows, 'text', spec.mode === 'truncate' ? 'layers' : 'causal')}\n`);
     const tp = r.turningPoint;
     const chosen = chosenTurningPoint(tp, spec.turningPoint);
-    process.stdout.write(`turning point (${spec.turningPoint}): ${chosen ? chosen.text : 'none'}\n`);
+    // a shard holds only its own k values: its turning point is not the sweep's
+    const partial = spec.shard && spec.shard.count > 1
+      ? ` (shard ${spec.shard.index}/${spec.shard.count}: over its own k values ${spec.layers.join(', ')} only; merge the shards for the sweep's)`
+      : '';
+    process.stdout.write(`turning point (${spec.turningPoint})${partial}: ${chosen ? chosen.text : 'none'}\n`);
     if (tp.largestDrop) process.stdout.write(`  largest one-step drop of Avg: after k=${tp.largestDrop.k} (-${tp.largestDrop.drop.toFixed(2)})\n`);
     if (tp.changePoint) process.stdout.write(`  change point (two-line least squares): k=${tp.changePoint.k}\n`);
     info(spec.quiet, `layer passes: ${r.work.layerPasses} (independent runs: ${r.work.naiveLayerPasses}); results: ${out}`);

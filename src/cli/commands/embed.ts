@@ -82,6 +82,7 @@ export async function embedSpec(a: EmbedArgs): Promise<EmbedSpec> {
 /** The embeddings of the spec's sentences, written atomically to its output. */
 export async function executeEmbed(spec: EmbedSpec): Promise<void> {
   const { sentences, settings, billmStartIndex, nLayers } = spec;
+  const t0 = performance.now();
   const { embedder, batchTokens } = openResolved(spec.model, spec.source);
   requireBidirectionality(embedder, { from: billmStartIndex, layers: nLayers, quiet: spec.quiet });
   const encoded = embedder.encode(sentences, settings); // template errors before the long work; reused by embed
@@ -110,6 +111,7 @@ export async function executeEmbed(spec: EmbedSpec): Promise<void> {
       await Promise.race([failed, new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())))]);
     }
     renameSync(tmp, spec.output);
+    info(spec.quiet, `wrote ${spec.output}: ${vecs.length} rows x ${embedder.dim} dimensions (${spec.format === 'npy' ? 'float32 .npy' : 'JSONL'}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   } catch (e) {
     rmSync(tmp, { force: true });
     throw new UserError(`--output ${spec.output}: writing failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); free space or pass another path`);
