@@ -220,3 +220,14 @@ test('embed says what it wrote; a shard says its turning point covers only its o
   t.is(shard.code, 0, shard.stderr);
   t.regex(shard.stdout, /^turning point \(largest-drop\) \(shard 1\/2: over its own k values 0, 2, 4 only; merge the shards for the sweep's\): /m);
 });
+
+test('a hub cache whose refs/main holds no commit hash says so, not "missing refs/main"', async (t) => {
+  const { mkdirSync } = await import('node:fs');
+  const { resolveSource } = await import('../../src/model/hub/resolve.ts');
+  const cache = join(dir, 'hub-cache');
+  mkdirSync(join(cache, 'models--org--name', 'refs'), { recursive: true });
+  writeFileSync(join(cache, 'models--org--name', 'refs', 'main'), 'not-a-hash\n');
+  const env = { HF_HUB_CACHE: cache, HF_HUB_OFFLINE: '1', HF_HOME: join(dir, 'hf-home') };
+  const e = await t.throwsAsync(resolveSource('org/name', { kind: 'model', flag: '--model', env }));
+  t.regex(e!.message, /missing refs\/main holds no commit hash \(damaged; a download rewrites it\)\) and HF_HUB_OFFLINE is set/);
+});

@@ -86,7 +86,11 @@ interface CacheLook {
 /** What the cache holds for id@revision: the snapshot folder when every needed file is there. */
 function lookInCache(storage: string, revision: string, kind: SourceKind, where: string): CacheLook {
   const commit = isCommitHash(revision) ? revision : readRef(storage, revision);
-  if (!commit) return { commit: null, dir: null, missing: [`refs/${revision}`], used: [] };
+  if (!commit) {
+    const ref = path.join(storage, 'refs', revision);
+    const damaged = !isCommitHash(revision) && fs.existsSync(ref);
+    return { commit: null, dir: null, missing: [damaged ? `refs/${revision} holds no commit hash (damaged; a download rewrites it)` : `refs/${revision}`], used: [] };
+  }
   const dir = snapshotDir(storage, commit);
   const has = (f: string): boolean => fs.existsSync(path.join(dir, f));   // follows the symlink to its blob
   if (!fs.existsSync(dir)) return { commit, dir: null, missing: [`snapshots/${commit}`], used: [] };
