@@ -231,3 +231,21 @@ test('a hub cache whose refs/main holds no commit hash says so, not "missing ref
   const e = await t.throwsAsync(resolveSource('org/name', { kind: 'model', flag: '--model', env }));
   t.regex(e!.message, /missing refs\/main holds no commit hash \(damaged; a download rewrites it\)\) and HF_HUB_OFFLINE is set/);
 });
+
+test('sts --preset a,b,c: a preset that fails at run time does not end the others; they are compared and the failure is named', async (t) => {
+  const { stsSpec, executeSts } = await import('../../src/cli/commands/sts.ts');
+  const args = {
+    model: fixture('tiny-llama'), preset: 'bellm-sts,echo,sgpt', tasks: ['STSBenchmark'], split: 'test', overwrite: false, out: join(dir, 'multi'),
+    'compare-paper': false, 'sentence-stats': false, 'group-size': 100, 'pivot-layer': 'final', 'pivot-bos': true, 'pivot-prompt': true,
+    bootstrap: 50, seed: 1, device: 'cpu', 'cache-dir': join(dir, 'cache'), cache: false, 'verify-weights': false, quiet: true, 'data-dir': sentevalDir,
+  };
+  const spec = await stsSpec(args as never);
+  // the echo preset's settings broken after the door: its template now needs an instruction it does not have
+  spec.allSettings[1] = { ...spec.allSettings[1], prompt: '{instruction} {text}', instruction: undefined, tokenize: undefined };
+  const r = await executeSts(spec);
+  t.deepEqual(r.runs.map((x) => x.settings.preset), ['bellm-sts', 'sgpt']);
+  t.is(r.failed?.length, 1);
+  t.is(r.failed?.[0].preset, 'echo');
+  t.truthy(r.comparison);
+  t.regex(r.comparison!.markdown, /tiny-llama\+sgpt/);
+});

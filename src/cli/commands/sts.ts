@@ -67,7 +67,7 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     .option('seed', { type: 'number', default: 1, describe: 'with several presets: bootstrap PRNG seed' }) as never,
   handler: async (a) => {
     const spec = await stsSpec(a);
-    const { runs, comparison } = await executeSts(spec);
+    const { runs, comparison, failed } = await executeSts(spec);
     const multi = runs.length > 1;
     const rows = runs.map((r) => ({ label: r.label, scores: Object.fromEntries(r.tasks.map((t) => [t.label, t.main])) }));
     process.stdout.write(`${formatStsTable(rows, 'text')}\n`);
@@ -81,6 +81,10 @@ export const stsCommand: CommandModule<object, StsArgs> = {
     if (comparison) {
       process.stdout.write(`\n${comparison.markdown}\n`);
       info(spec.quiet, `ranked comparison: ${comparison.base}.md, ${comparison.base}.json`);
+    }
+    if (failed?.length) {
+      process.stderr.write(`bellm-bench: ${failed.length} of ${spec.presets.length} presets failed (the others ran and are compared above): ${failed.map((f) => `${f.preset}: ${f.error}`).join('; ')}\n`);
+      process.exitCode = 1;
     }
   },
 };
@@ -171,6 +175,8 @@ export interface StsRun {
   outs: string[];
   embedder: Embedder;
   comparison?: { markdown: string; base: string };
+  /** With several presets: those that failed (one line each); the others ran and were compared. */
+  failed?: { preset: string; error: string }[];
 }
 
 /**
@@ -193,18 +199,28 @@ export async function executeSts(spec: StsSpec, opened?: OpenedModel): Promise<S
   const statsOptions = spec.stats ? { pivot: spec.stats.given, groupSize } : false;
   const runs: StsResults[] = [];
   const outs: string[] = [];
+  const failed: { preset: string; error: string }[] = [];
   for (const [i, preset] of presets.entries()) {
     const k = ks[i];
     const settings = allSettings[i];
     if (multi) info(spec.quiet, `preset ${preset} (${i + 1} of ${presets.length})`);
-    const results = runSts(embedder, {
-      pivot: spec.stats?.pivot ?? { layer: 'final', includeBos: true, excludePrompt: false },
-      tasks: loaded, dataDir: spec.dataDir, settings, billmStartIndex: k, nLayers,
-      cacheDir: spec.cacheDir,
-      batchTokens: batchTokensFrom(spec.batchTokens, batchTokens), batchSize: batchSizes[i],
-      label: multi ? (spec.label ? `${spec.label}+${preset}` : defaultLabel(embedder, k, preset)) : spec.label,
-      sentenceStats: spec.stats !== null, groupSize, quiet: spec.quiet, loadSeconds,
-    });
+    let results: StsResults;
+    try {
+      results = runSts(embedder, {
+        pivot: spec.stats?.pivot ?? { layer: 'final', includeBos: true, excludePrompt: false },
+        tasks: loaded, dataDir: spec.dataDir, settings, billmStartIndex: k, nLayers,
+        cacheDir: spec.cacheDir,
+        batchTokens: batchTokensFrom(spec.batchTokens, batchTokens), batchSize: batchSizes[i],
+        label: multi ? (spec.label ? `${spec.label}+${preset}` : defaultLabel(embedder, k, preset)) : spec.label,
+        sentenceStats: spec.stats !== null, groupSize, quiet: spec.quiet, loadSeconds,
+      });
+    } catch (e) {
+      // with several presets one failure does not end the others: they still run and are compared
+      if (!multi || !(e instanceof UserError)) throw e;
+      failed.push({ preset, error: e.message });
+      info(spec.quiet, `preset ${preset} failed: ${e.message}`);
+      continue;
+    }
     const out = !multi && spec.out !== undefined ? spec.out : stsDefaultPath(results, {
       model: model.modelRef, adapter: model.loraRef, backend: embedder.backend.name, resolved: settings, dir: outDir, tag: multi ? preset : undefined,
       extra: { sentenceStats: statsOptions, batchSize: settings.mask === 'billm' ? batchSizes[i] : undefined },
@@ -219,6 +235,7 @@ export async function executeSts(spec: StsSpec, opened?: OpenedModel): Promise<S
     info(spec.quiet, `${tm.sentences} sentences in ${tm.embedSeconds.toFixed(1)} s (${rate}) on ${embedder.backend.name}; results: ${out}`);
   }
   if (!multi) return { runs, outs, embedder };
+  if (runs.length === 0) throw new UserError(`every preset failed: ${failed.map((f) => `${f.preset}: ${f.error}`).join('; ')}`);
   const { rankRuns, rankedTable } = await import('../../report/rank.ts');
   const { tableToMarkdown } = await import('../../report/markdown.ts');
   const ranked = rankRuns(runs, { resamples: spec.bootstrap, seed: spec.seed });
@@ -227,5 +244,5 @@ export async function executeSts(spec: StsSpec, opened?: OpenedModel): Promise<S
   const base = join(outDir, `compare-${fileSafe(presets.join('+'))}-${shortHash(runs.map((r) => r.identity?.hash ?? r.label))}`);
   writeAtomic(`${base}.json`, ranked);
   writeFileAtomic(`${base}.md`, `${markdown}\n`);
-  return { runs, outs, embedder, comparison: { markdown, base } };
+  return { runs, outs, embedder, comparison: { markdown, base }, ...(failed.length ? { failed } : {}) };
 }
