@@ -1,5 +1,6 @@
 // Normalized report tables built from results files. Numbers are stored already scaled (x100, rounded
 // by format.ts); renderers (markdown.ts, csv.ts, html.ts) only print them.
+import { createHash } from 'node:crypto';
 import type { DegradeResults, RunSettings, StsResults, TaskResult } from '../experiments/results/results.ts';
 import type { BootstrapComparison } from './bootstrap.ts';
 import { chosenTurningPoint, DEFAULT_TURNING_POINT, type TurningPointMethod } from '../experiments/stats/turning-point.ts';
@@ -45,8 +46,15 @@ export function textRows(t: Table): string[][] {
 }
 
 export function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'x';
+  const full = s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'x';
+  if (full.length <= SLUG_MAX) return full;
+  // a long label: its start and a hash of the whole label, so file names stay far below the 255-byte
+  // limit (ENAMETOOLONG) and two long labels with one start still get two files
+  return `${full.slice(0, SLUG_MAX - 9).replace(/-$/, '')}-${createHash('sha256').update(s).digest('hex').slice(0, 8)}`;
 }
+
+/** Longest slug kept whole; a file name holds at most two of them (bootstrap-A-vs-B) plus an extension. */
+export const SLUG_MAX = 60;
 
 /** Task columns present in any of the task lists: the seven STS columns first, then any others. */
 export function taskColumns(lists: readonly (readonly TaskResult[])[]): string[] {

@@ -249,3 +249,21 @@ test('sts --preset a,b,c: a preset that fails at run time does not end the other
   t.truthy(r.comparison);
   t.regex(r.comparison!.markdown, /tiny-llama\+sgpt/);
 });
+
+test('two 120-character labels: the report is written whole, with short distinct file names (no ENAMETOOLONG)', async (t) => {
+  const { syntheticSts } = await import('../report/fixtures/synthetic.ts');
+  const { readdirSync } = await import('node:fs');
+  const folder = join(dir, 'long-labels');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(folder, { recursive: true });
+  const a = 'A'.repeat(110) + ' variant 1', b = 'A'.repeat(110) + ' variant 2';
+  writeFileSync(join(folder, 'a.json'), JSON.stringify(syntheticSts(a, 1, 0.3, 20)));
+  writeFileSync(join(folder, 'b.json'), JSON.stringify(syntheticSts(b, 2, 0.3, 20)));
+  const r = await cli(['report', folder, '--formats', 'md,csv,tex', '--bootstrap', '20']);
+  t.is(r.code, 0, r.stderr);
+  const tables = readdirSync(join(folder, 'report', 'tables'));
+  t.true(tables.every((f) => Buffer.byteLength(f) < 160), tables.join(', '));
+  const subsets = tables.filter((f) => f.startsWith('subsets-') && f.endsWith('.tex'));
+  t.is(subsets.length, 2, 'one per configuration');
+  t.true(tables.some((f) => f.startsWith('bootstrap-')));
+});
