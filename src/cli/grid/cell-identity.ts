@@ -28,9 +28,9 @@ import { readConfig } from '../../model/formats/config.ts';
 import { hashModelFiles } from '../../model/formats/model-files.ts';
 import { cpuWeightDtype, cudaDtype, runPrecision, type Dtype } from '../../model/formats/precision.ts';
 import { taskFiles, type TaskSpec } from '../../tasks/registry.ts';
-import { degradeSpec, type DegradeArgs } from '../commands/degrade.ts';
+import { degradeSpec, type DegradeArgs, type DegradeSpec } from '../commands/degrade.ts';
 import type { ResolvedModel } from '../options/open-model.ts';
-import { stsSpec, type StsArgs } from '../commands/sts.ts';
+import { stsSpec, type StsArgs, type StsSpec } from '../commands/sts.ts';
 
 /** The weight and compute types a run on `backend` records (precisionOf), computed without opening anything. */
 export function expectedPrecision(backend: string, model: ResolvedModel): { dtype: Dtype; computeDtype: Dtype } {
@@ -64,21 +64,31 @@ function checksums(dataDir: string, specs: readonly TaskSpec[]): Record<string, 
   return v;
 }
 
+/** A cell's spec, built by its command's own door (stsSpec / degradeSpec) from its arguments and `extra`. */
+export type CellSpec = { command: 'sts'; spec: StsSpec } | { command: 'degrade'; spec: DegradeSpec };
+
+export async function cellSpec(cell: Cell, extra: Record<string, unknown> = {}, o: { offline?: boolean } = {}): Promise<CellSpec> {
+  const args = { ...cell.args, ...extra };
+  return cell.command === 'sts'
+    ? { command: 'sts', spec: await stsSpec(args as unknown as StsArgs, o) }
+    : { command: 'degrade', spec: await degradeSpec(args as unknown as DegradeArgs, o) };
+}
+
 /** What the cell would record now, as identityDifference compares it. */
 export async function expectedIdentity(cell: Cell, recorded: Results): Promise<IdentityContext> {
   const backend = recorded.provenance?.backend;
   if (typeof backend !== 'string') throw new Error('the results record no backend');
-  const args = { ...cell.args, quiet: true };
   let model: ResolvedModel;
   let settings: RunSettings & { mode?: string };
   let specs: TaskSpec[];
-  if (cell.command === 'sts') {
-    const p = await stsSpec(args as unknown as StsArgs, { offline: true });
+  const c = await cellSpec(cell, { quiet: true }, { offline: true });
+  if (c.command === 'sts') {
+    const p = c.spec;
     model = p.model;
     specs = taskSpecs(p.tasks, p.split);
     settings = { ...stsSettings({ settings: p.allSettings[0], billmStartIndex: p.ks[0], nLayers: p.nLayers, batchSize: p.batchSizes[0] }), ...expectedPrecision(backend, model) };
   } else {
-    const p = await degradeSpec(args as unknown as DegradeArgs, { offline: true });
+    const p = c.spec;
     model = p.model;
     specs = taskSpecs(p.tasks, p.split);
     settings = { ...degradeRunSettings(p.settings), ...expectedPrecision(backend, model), mode: p.mode };

@@ -1,5 +1,5 @@
 // `bellm-bench run EXP --out DIR [--shard i/n|auto] [--merge [--from DIRS..]]`: an experiment grid. Every cell
-// runs through the `sts` / `degrade` command's own code (stsSpec + executeSts / degradeSpec + executeDegrade) with the arguments
+// runs through the `sts` / `degrade` command's own code (cellSpec, then executeSts / executeDegrade) with the arguments
 // the command line would give it; each model opens once per process for all its cells.
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
@@ -13,13 +13,13 @@ import { parseShardOption, planShards, type Shard } from '../../experiments/grid
 import { writeGridReport, type GridCellOutcome } from '../../report/grid.ts';
 import { tableToMarkdown } from '../../report/markdown.ts';
 import type { TurningPointMethod } from '../../experiments/stats/turning-point.ts';
-import { degradeSpec, executeDegrade, type DegradeArgs } from '../commands/degrade.ts';
+import { executeDegrade } from '../commands/degrade.ts';
 import { loadGrid, type Grid } from './experiment-options.ts';
 import { estimateCosts } from './grid-cost.ts';
-import { cellIdentityProblem } from './cell-identity.ts';
+import { cellIdentityProblem, cellSpec } from './cell-identity.ts';
 import type { ModelArgs } from '../options/model-options.ts';
 import { modelSource, openModel, type OpenedModel } from '../options/open-model.ts';
-import { executeSts, stsSpec, type StsArgs } from '../commands/sts.ts';
+import { executeSts } from '../commands/sts.ts';
 import { COMMANDS } from '../command-list.ts';
 
 interface RunArgs {
@@ -74,10 +74,9 @@ function cellRunner(store: GridStore): JobRunner<OpenedModel> {
   return {
     open: (cell) => openModel(modelSource(cell.args as unknown as ModelArgs)),
     run: async (cell, piece, model) => {
-      const args: Record<string, unknown> = { ...cell.args, out: store.resultsFile(cell, piece) };
-      if (piece) args.shard = `${piece.index}/${piece.count}`;
-      if (cell.command === 'sts') await executeSts(await stsSpec(args as unknown as StsArgs), model);
-      else await executeDegrade(await degradeSpec(args as unknown as DegradeArgs), model);
+      const c = await cellSpec(cell, { out: store.resultsFile(cell, piece), ...(piece ? { shard: `${piece.index}/${piece.count}` } : {}) });
+      if (c.command === 'sts') await executeSts(c.spec, model);
+      else await executeDegrade(c.spec, model);
     },
     release: (model) => {
       model.embedder.decoder.dispose();

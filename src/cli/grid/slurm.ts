@@ -10,10 +10,9 @@ import { GridStore } from '../../experiments/grid/grid-store.ts';
 import { info } from '../../experiments/run/progress.ts';
 import { planShards } from '../../experiments/grid/shard.ts';
 import { arrayScript, checkSlurmOptions, mergeScript, parseJobId, shellQuote, submitScript, type SlurmOptions } from '../../experiments/grid/slurm.ts';
-import { cellIdentityProblem } from './cell-identity.ts';
+import { cellIdentityProblem, cellSpec } from './cell-identity.ts';
+import { NotInHubCache } from '../../model/hub/resolve.ts';
 import { loadGrid } from './experiment-options.ts';
-import { degradeSpec, type DegradeArgs } from '../commands/degrade.ts';
-import { stsSpec, type StsArgs } from '../commands/sts.ts';
 import type { Cell } from '../../experiments/grid/cells.ts';
 import { estimateCosts } from './grid-cost.ts';
 import { COMMANDS } from '../command-list.ts';
@@ -110,17 +109,15 @@ function sbatch(args: string[]): string {
 async function checkCells(cells: readonly Cell[], quiet: boolean): Promise<void> {
   let uncached = 0;
   for (const c of cells) {
-    // no cache: checking writes nothing (the output folder must stay empty until it is claimed)
-    const args = { ...c.args, quiet: true, cache: false };
     try {
-      if (c.command === 'sts') await stsSpec(args as unknown as StsArgs, { offline: true });
-      else await degradeSpec(args as unknown as DegradeArgs, { offline: true });
+      // no cache: checking writes nothing (the output folder must stay empty until it is claimed)
+      await cellSpec(c, { quiet: true, cache: false }, { offline: true });
     } catch (e) {
-      if (!(e instanceof UserError)) throw e;
-      if (/HF_HUB_OFFLINE is set/.test(e.message)) {
+      if (e instanceof NotInHubCache) {
         uncached++;
         continue;
       }
+      if (!(e instanceof UserError)) throw e;
       throw new UserError(`${c.where} (cell "${c.label}"): ${e.message}`);
     }
   }

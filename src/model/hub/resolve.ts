@@ -110,6 +110,11 @@ function fetchCommand(id: string, revision: string, kind: SourceKind): string {
   return `hf download ${id} --revision ${revision} --include ${include}`;
 }
 
+/** A Hub id whose files are not in the hub cache while downloads are off (HF_HUB_OFFLINE, or an offline check). */
+export class NotInHubCache extends UserError {
+  override name = 'NotInHubCache';
+}
+
 /** A directory as it is, or a Hub id resolved (and if needed downloaded) to its snapshot folder. */
 export async function resolveSource(spec: string, o: ResolveOptions): Promise<ResolvedSource> {
   if (fs.existsSync(spec) && fs.statSync(spec).isDirectory()) {
@@ -130,7 +135,7 @@ export async function resolveSource(spec: string, o: ResolveOptions): Promise<Re
   }
   const notCached = `${where} is not in the Hugging Face cache (${storage}: missing ${cached.missing.join(', ')})`;
   if (env.offline) {
-    throw new UserError(`${notCached} and HF_HUB_OFFLINE is set: unset it to let bellm-bench download the files, or fetch them with \`${fetchCommand(id, revision, o.kind)}\``);
+    throw new NotInHubCache(`${notCached} and HF_HUB_OFFLINE is set: unset it to let bellm-bench download the files, or fetch them with \`${fetchCommand(id, revision, o.kind)}\``);
   }
 
   const client = new HubClient(env, o.fetch);
