@@ -20,9 +20,9 @@ import {
   addInPlaceFast, attentionFast, AttentionScratch, ATTENTION_GEMM_MIN_LEN, BufferPool, matmulBlocked, rmsnormFast, ropeFast, siluMulFast,
 } from './fast.ts';
 import { attentionRef, matmulRef, poolRef, rmsnormRef, ropeRef, siluMulRef, type MatmulFn } from './kernels.ts';
+import { allShared, CpuHelper, MIN_PARALLEL_WORK, ropeTable, runJob, type HelperJob, type JobContext } from './threads.ts';
 
 export type { MatmulFn } from './kernels.ts';
-import { allShared, CpuHelper, MIN_PARALLEL_WORK, ropeTable, runJob, type HelperJob, type JobContext } from './threads.ts';
 
 export interface CpuTensor extends Act {
   readonly data: Float32Array;
@@ -33,7 +33,6 @@ export interface CpuWeight extends WeightHandle {
   /** A weight held as 16-bit values (--dtype bf16|fp16), widened to fp32 into a scratch buffer per matmul. */
   readonly half?: HalfMatrix;
 }
-
 
 export interface CpuBackendOptions {
   /** The plain reference loops of kernels.ts for every op (default false: the fast kernels). */

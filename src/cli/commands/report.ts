@@ -12,7 +12,7 @@ import { tableToMarkdown } from '../../report/markdown.ts';
 import { slug } from '../../report/tables.ts';
 import { checkWritableFolder } from '../options/guards.ts';
 import { COMMANDS } from '../command-list.ts';
-import { resamplesProblem } from '../../eval/resampling.ts';
+import { MAX_RESAMPLES, resamplesProblem } from '../../eval/resampling.ts';
 
 interface ReportArgs {
   results: string[];
@@ -54,7 +54,7 @@ export const reportCommand: CommandModule<{ quiet: boolean }, ReportArgs> = {
   handler: async (argv: ReportArgs) => {
     const why = argv.bootstrap === undefined ? null : resamplesProblem(argv.bootstrap, true);
     if (why) {
-      throw new UserError(`--bootstrap: ${argv.bootstrap} is ${why.startsWith('at most') ? `too many: ${why}` : why}`);
+      throw new UserError(`--bootstrap: ${argv.bootstrap} is ${argv.bootstrap! > MAX_RESAMPLES ? `too many: ${why}` : why}`);
     }
     if (!Number.isInteger(argv.seed)) throw new UserError(`--seed: ${argv.seed} is not an integer`);
     const formats = parseFormats(argv.formats);

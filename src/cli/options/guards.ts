@@ -73,7 +73,6 @@ const code = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).m
 
 /** A folder the run writes into (`--cache-dir`): created if missing; a file there is refused. */
 export function checkWritableFolder(dir: string, flag: string): void {
-  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new UserError(`${flag} ${dir} is not a folder`);
   makeFolder(dir, flag);
   try {
     fs.accessSync(dir, fs.constants.W_OK);

@@ -18,7 +18,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parse as parseYaml, parseDocument, YAMLParseError } from 'yaml';
 import { UserError } from '../../errors.ts';
-import { MAX_RESAMPLES } from '../../eval/resampling.ts';
+import { MAX_RESAMPLES, resamplesProblem } from '../../eval/resampling.ts';
 import { closestName } from '../stats/closest.ts';
 
 export type CommandName = 'sts' | 'degrade';
@@ -287,7 +287,7 @@ export function parseExperiment(file: string, doc: unknown, tables: OptionTables
       if (!(REPORT_KEYS as readonly string[]).includes(key)) ck.fail('report', `unknown key "${key}"; did you mean "${closestName(key, REPORT_KEYS)}"?`);
       const ok = typeof v === 'number' && Number.isInteger(v) && (key === 'seed' || v >= 0) && Math.abs(v) <= 2 ** 31;
       if (!ok) ck.fail(`report.${key}`, `expected ${key === 'seed' ? 'an integer' : 'a whole number of resamples (0 skips the bootstrap)'}, got ${show(v)}`);
-      else if (key === 'bootstrap' && (v as number) > MAX_RESAMPLES) ck.fail('report.bootstrap', `${show(v)} is too many: at most ${MAX_RESAMPLES.toLocaleString('en')} resamples (1000 gives stable 95% intervals)`);
+      else if (key === 'bootstrap' && (v as number) > MAX_RESAMPLES) ck.fail('report.bootstrap', `${show(v)} is too many: ${resamplesProblem(v, true)}`);
       report[key as (typeof REPORT_KEYS)[number]] = v as number;
     }
   }

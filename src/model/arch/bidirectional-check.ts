@@ -171,7 +171,7 @@ export function checkBidirectionality(decoder: Decoder, tok: Tokenizer, o: { bid
   const by = packBatch([...rep(B), ...rep(A)]);
   const causalLeak: number[] = [], bidirectionalLeak: (number | null)[] = [], floor: number[] = [];
   const epsilon = b.epsilon;
-  const limitOf = (f: number) => (Number.isNaN(f) ? NaN : Math.max(NOISE_FACTOR * f, PRECISION_FACTOR * epsilon));
+  const limitOf = (f: number) => Math.max(NOISE_FACTOR * f, PRECISION_FACTOR * epsilon); // NaN stays NaN
   let hx: Act = decoder.embedTokens(bx);
   let hy: Act | null = null;
   try {
@@ -211,7 +211,7 @@ export function checkBidirectionality(decoder: Decoder, tok: Tokenizer, o: { bid
       // below k the as-run pass is the layer's causal run (it leaked); at k and above it is the bidirectional one
       bidirectionalLeak.push(l >= k ? asRun.leak : null);
       causalLeak.push(l >= k ? causal.leak : asRun.leak);
-      floor.push(Number.isNaN(asRun.floor) || Number.isNaN(causal.floor) ? NaN : Math.max(asRun.floor, causal.floor));
+      floor.push(Math.max(asRun.floor, causal.floor)); // NaN when either is
     }
   } finally {
     b.free(hx);
