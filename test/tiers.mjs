@@ -7,6 +7,8 @@ export const E2E = [
   'test/cli/reliability.test.ts',
   'test/cli/outputs.test.ts',
   'test/backend/cpu-dtype-memory.test.ts',
+  'test/cli/audit2b.test.ts',
+  'test/cli/embed-long-line.test.ts',
 ];
 
 export const base = {

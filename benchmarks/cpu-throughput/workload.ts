@@ -8,6 +8,7 @@ import llamaTokenizer from 'llama-tokenizer-js';
 import { applyPrompt, preprocess, PROMPTS } from '../../src/model/presets/presets.ts';
 import type { LayerWeights, LlamaConfig, Matrix, ModelWeights } from '../../src/model/arch/types.ts';
 import { mulberry32 } from '../../src/eval/sentence-level.ts';
+import { llamaArch } from '../../src/model/formats/config.ts';
 /** mulberry32 (the one in src/eval), uniform in [0, 1). */
 export const rng = mulberry32;
 
@@ -23,11 +24,11 @@ const base = {
 export const CONFIGS: Record<string, LlamaConfig> = {
   tiny: {
     ...base, hidden_size: 64, intermediate_size: 176, num_hidden_layers: 4, num_attention_heads: 4,
-    num_key_value_heads: 2, head_dim: 16,
+    num_key_value_heads: 2, head_dim: 16, arch: llamaArch(4, 16),
   },
   '100m': {
     ...base, hidden_size: 768, intermediate_size: 2048, num_hidden_layers: 12, num_attention_heads: 12,
-    num_key_value_heads: 12, head_dim: 64,
+    num_key_value_heads: 12, head_dim: 64, arch: llamaArch(12, 64),
   },
 };
 

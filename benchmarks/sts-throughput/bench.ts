@@ -47,6 +47,7 @@ import type { LlamaConfig, Matrix, ModelWeights } from '../../src/model/arch/typ
 import { allSentences, loadTask } from '../../src/tasks/load.ts';
 import { TASK_ORDER } from '../../src/tasks/registry.ts';
 import { repoRoot, rng, sharedDir, sortedBatches, usefulFlops } from '../cpu-throughput/workload.ts';
+import { llamaArch } from '../../src/model/formats/config.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -79,12 +80,12 @@ const CONFIGS: Record<string, LlamaConfig> = {
   '7b': {
     model_type: 'llama', hidden_size: 4096, intermediate_size: 11008, num_hidden_layers: 32, num_attention_heads: 32,
     num_key_value_heads: 32, head_dim: 128, rms_norm_eps: 1e-5, rope_theta: 10000, vocab_size: 32000,
-    max_position_embeddings: 4096, torch_dtype: 'bfloat16', bos_token_id: 1, pad_token_id: 0,
+    max_position_embeddings: 4096, torch_dtype: 'bfloat16', bos_token_id: 1, pad_token_id: 0, arch: llamaArch(32, 128),
   },
   tiny: {
     model_type: 'llama', hidden_size: 64, intermediate_size: 176, num_hidden_layers: 4, num_attention_heads: 4,
     num_key_value_heads: 2, head_dim: 16, rms_norm_eps: 1e-5, rope_theta: 10000, vocab_size: 32000,
-    max_position_embeddings: 4096, torch_dtype: 'bfloat16', bos_token_id: 1, pad_token_id: 0,
+    max_position_embeddings: 4096, torch_dtype: 'bfloat16', bos_token_id: 1, pad_token_id: 0, arch: llamaArch(4, 16),
   },
 };
 

@@ -6,11 +6,12 @@
  *   cublas.cu     run-time loading of cuBLAS (dlopen, no cuBLAS headers needed at build time)
  *   matmul.cu     bb_matmul            (cublasGemmEx, fp32 accumulation)
  *   embedding.cu  bb_embedding         (row gather)
- *   rmsnorm.cu    bb_rmsnorm
+ *   rmsnorm.cu    bb_rmsnorm           (also per group: [N, G*h] viewed as [N*G, h])
  *   rope.cu       bb_rope              (Hugging Face rotate_half layout, cos/sin table from the caller)
- *   attention.cu  bb_attention_varlen  (packed varlen sequences, GQA, causal/bidirectional, online softmax)
+ *   attention.cu  bb_attention_varlen  (packed varlen sequences, GQA, causal/bidirectional, sliding window,
+ *                                       scale, logit soft-capping, online softmax)
  *                 bb_attention_plan    (host: query tiles of a packed batch)
- *   elementwise.cu bb_silu_mul, bb_add
+ *   elementwise.cu bb_silu_mul, bb_gelu_tanh_mul, bb_add, bb_add_bias, bb_scale
  *   pool.cu       bb_pool, bb_pool_span (last/avg/first/weighted over each sequence's valid tokens or a span)
  *
  * Conventions
@@ -36,7 +37,7 @@
 extern "C" {
 #endif
 
-#define BB_ABI_VERSION 4
+#define BB_ABI_VERSION 5
 
 enum { BB_F32 = 0, BB_BF16 = 1, BB_F16 = 2 };
 enum { BB_OK = 0, BB_ERR_ARG = 1, BB_ERR_CUDA = 2, BB_ERR_CUBLAS = 3, BB_ERR_STATE = 4 };
@@ -102,7 +103,8 @@ int bb_attention_plan(const int32_t *starts, int count, int block_q, int32_t *ti
 /* ---- ops (asynchronous) ---- */
 /** out[n, :] = table[ids[n], :]   table [vocab, h]; an id outside [0, vocab) gives a row of NaN. */
 int bb_embedding(void *out, const void *table, int dt, const int32_t *ids, int n, int vocab, int h);
-/** out = x / sqrt(mean(x^2) + eps) * w, row-wise   x, out [n, h], w [h] */
+/** out = x / sqrt(mean(x^2) + eps) * w, row-wise   x, out [n, h], w [h]. Per-group norms (Qwen-3/Gemma-3
+ *  q/k norms over each head) pass x [N, G*h] as n = N*G rows of h. */
 int bb_rmsnorm(void *out, const void *x, const void *w, int dt, int n, int h, float eps);
 /** out = x W^T   x [n, k], W [o, k], out [n, o] (cublasGemmEx, CUBLAS_COMPUTE_32F; A, B, C all of type `dt`) */
 int bb_matmul(void *out, const void *x, const void *w, int dt, int n, int k, int o);
@@ -113,14 +115,24 @@ int bb_rope(void *x, int dt, const int32_t *positions, int n, int n_heads, int h
 /** Softmax attention per packed sequence and head. q/out [N, n_heads*head_dim], k/v [N, n_kv_heads*head_dim],
  *  starts [count+1], valid [count], tiles from bb_attention_plan (n_tiles pairs). Query row i of a
  *  sequence with T rows and `valid` real tokens sees keys [0, end): causal end = min(i+1, valid);
- *  bidirectional end = pad_keys_visible ? T : valid (src/backend/cpu/kernels.ts keyEnd). head_dim <= 256. */
+ *  bidirectional end = pad_keys_visible ? T : valid (src/backend/cpu/kernels.ts keyEnd); with
+ *  window > 0 only keys j with |i - j| < window of those (0 = no window). Scores are (q.k) * scale, then
+ *  softcap * tanh(score / softcap) when softcap > 0 (0 = none). A row that sees no key gives 0.
+ *  head_dim <= 256. */
 int bb_attention_varlen(void *out, const void *q, const void *k, const void *v, int dt,
                         const int32_t *starts, const int32_t *valid, const int32_t *tiles, int n_tiles,
-                        int n_heads, int n_kv_heads, int head_dim, int mask, int pad_keys_visible);
+                        int n_heads, int n_kv_heads, int head_dim, int mask, int pad_keys_visible,
+                        float scale, float softcap, int window);
 /** out = silu(gate) * up, n elements */
 int bb_silu_mul(void *out, const void *gate, const void *up, int dt, size_t n);
+/** out = gelu_tanh(gate) * up, n elements: 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))), fp32 */
+int bb_gelu_tanh_mul(void *out, const void *gate, const void *up, int dt, size_t n);
 /** x += y, n elements */
 int bb_add(void *x, const void *y, int dt, size_t n);
+/** x[r, :] += b   x [rows, cols], b [cols] (both `dt`) */
+int bb_add_bias(void *x, const void *b, int dt, int rows, int cols);
+/** x *= s, n elements (fp32 product, one rounding) */
+int bb_scale(void *x, int dt, size_t n, float s);
 /** out [count, h] fp32: per sequence, over its first valid[s] rows of x [N, h] (dt). */
 int bb_pool(float *out, const void *x, int dt, const int32_t *starts, const int32_t *valid, int count, int h, int mode);
 /** out [count, h] fp32: per sequence, over its rows [from[s], to[s]) (offsets within the sequence; DEVICE int32

@@ -1,5 +1,6 @@
 // rmsnorm.cu: bb_rmsnorm (CPU reference: rmsnormRef in src/backend/cpu/kernels.ts).
-// out = x / sqrt(mean(x^2) + eps) * w, one block per row, fp32 sum of squares.
+// out = x / sqrt(mean(x^2) + eps) * w, one block per row, fp32 sum of squares. A per-group norm (each head
+// of [N, G*h]) is the caller's view of x as N*G rows of h (src/backend/cuda/backend.ts).
 #include "common.cuh"
 
 namespace bb {

@@ -70,6 +70,25 @@ export interface AttentionShape {
   nKvHeads: number;
   headDim: number;
   mask: MaskMode;
+  /** Multiplies q.k before the softmax; default 1 / sqrt(headDim) (Gemma: query_pre_attn_scalar^-0.5). */
+  scale?: number;
+  /** Gemma-2's logit soft-capping: scores -> cap * tanh(scores / cap), after `scale`; null/absent = none. */
+  softcap?: number | null;
+  /**
+   * Sliding window: query i sees key j only when |i - j| < window (on top of the mask, so a causal
+   * layer keeps 0 <= i - j < window). null/absent = no window. A window longer than the sequence
+   * changes nothing. The decoder picks the width (src/model/arch/decoder.ts).
+   */
+  window?: number | null;
+}
+
+/**
+ * RoPE inverse frequencies of one layer type, [headDim / 2], float64 (src/model/arch/rope.ts).
+ * `key` names them for the backends' cos/sin table caches: equal keys mean equal frequencies.
+ */
+export interface RopeFreqs {
+  readonly key: string;
+  readonly invFreq: Float64Array;
 }
 
 export interface Backend {
@@ -88,16 +107,28 @@ export interface Backend {
 
   /** rows of `table` for each id: [N, H] */
   embedding(table: WeightHandle, ids: Int32Array): Act;
-  /** x / rms(x) * w, row-wise: [N, H] */
+  /**
+   * x / rms(x) * w over each group of w.cols values: [N, G * w.cols] with G >= 1 groups per row (G = 1:
+   * the row; G = heads: Qwen-3/Gemma-3's per-head q/k norms).
+   */
   rmsnorm(x: Act, weight: WeightHandle, eps: number): Act;
   /** x W^T: [N, in] x [out, in] -> [N, out] */
   matmul(x: Act, w: WeightHandle): Act;
-  /** Rotary embedding (Hugging Face rotate_half layout), in place on [N, nHeads*headDim]. */
-  rope(x: Act, positions: Int32Array, nHeads: number, headDim: number, theta: number): void;
+  /**
+   * Rotary embedding (Hugging Face rotate_half layout), in place on [N, nHeads*headDim]: angle
+   * position * invFreq[i] in float64, for the pair (i, i + headDim/2).
+   */
+  rope(x: Act, positions: Int32Array, nHeads: number, headDim: number, freqs: RopeFreqs): void;
   /** Scaled dot-product attention per sequence of the packed batch, GQA: [N, nHeads*headDim]. */
   attention(q: Act, k: Act, v: Act, batch: PackedBatch, shape: AttentionShape): Act;
   /** silu(gate) * up, elementwise: [N, F] */
   siluMul(gate: Act, up: Act): Act;
+  /** gelu_tanh(gate) * up, elementwise (Gemma's GeGLU, PyTorch's gelu(approximate='tanh')): [N, F] */
+  geluTanhMul(gate: Act, up: Act): Act;
+  /** x[n, :] += b, in place (Qwen-2's q/k/v biases): x [N, b.cols] */
+  addBias(x: Act, b: WeightHandle): void;
+  /** x *= s, in place (Gemma's embedding normalizer) */
+  scaleInPlace(x: Act, s: number): void;
   /** x += y in place */
   addInPlace(x: Act, y: Act): void;
   copy(x: Act): Act;

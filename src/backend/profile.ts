@@ -14,7 +14,7 @@
 // matmul also by weight shape as stored, out x in ('matmul 11008x4096' is LLaMA-7B's up_proj,
 // W [11008, 4096]), so a GEMM shape that underperforms stands out. Matmul FLOPs: 2 x rows x in x out.
 import type { Matrix } from './ops.ts';
-import type { Act, AttentionShape, Backend, PackedBatch, Pooling, WeightHandle } from './ops.ts';
+import type { Act, AttentionShape, Backend, PackedBatch, Pooling, RopeFreqs, WeightHandle } from './ops.ts';
 
 /** One row of the profile. */
 export interface ProfileEntry {
@@ -78,14 +78,23 @@ export class ProfiledBackend implements Backend {
     const flops = 2 * x.rows * w.cols * w.rows;
     return this.time(`matmul ${w.rows}x${w.cols}`, 'matmul', flops, () => this.inner.matmul(x, w));
   }
-  rope(x: Act, positions: Int32Array, nHeads: number, headDim: number, theta: number): void {
-    this.time('rope', 'rope', 0, () => this.inner.rope(x, positions, nHeads, headDim, theta));
+  rope(x: Act, positions: Int32Array, nHeads: number, headDim: number, freqs: RopeFreqs): void {
+    this.time('rope', 'rope', 0, () => this.inner.rope(x, positions, nHeads, headDim, freqs));
   }
   attention(q: Act, k: Act, v: Act, batch: PackedBatch, shape: AttentionShape): Act {
     return this.time(`attention:${shape.mask}`, 'attention', 0, () => this.inner.attention(q, k, v, batch, shape));
   }
   siluMul(gate: Act, up: Act): Act {
     return this.time('siluMul', 'siluMul', 0, () => this.inner.siluMul(gate, up));
+  }
+  geluTanhMul(gate: Act, up: Act): Act {
+    return this.time('geluTanhMul', 'geluTanhMul', 0, () => this.inner.geluTanhMul(gate, up));
+  }
+  addBias(x: Act, b: WeightHandle): void {
+    this.time('addBias', 'addBias', 0, () => this.inner.addBias(x, b));
+  }
+  scaleInPlace(x: Act, s: number): void {
+    this.time('scaleInPlace', 'scaleInPlace', 0, () => this.inner.scaleInPlace(x, s));
   }
   addInPlace(x: Act, y: Act): void {
     this.time('addInPlace', 'addInPlace', 0, () => this.inner.addInPlace(x, y));

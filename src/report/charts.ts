@@ -10,7 +10,7 @@ export { alpha, color, PALETTE } from './chart-kit.ts';
 import { charsIn, DEFAULT_STYLE, FONT_PT, pt, wrapText, type FigureStyle } from './figure-style.ts';
 import { paperReference } from './paper.ts';
 import type { FigureSpec } from './render.ts';
-import { slug, taskColumns } from './tables.ts';
+import { distinctNames, slug, taskColumns } from './tables.ts';
 
 export { degradeFigures } from './degrade-chart.ts';
 
@@ -110,6 +110,12 @@ export function boxplotFigures(runs: readonly StsResults[], statistic: SentenceS
     }
   }
   const text = STAT_TEXT[statistic];
+  // task names come from results files: distinct (task, split) pairs get distinct files, even for a task
+  // named "x-dev" beside the dev split of "x"
+  const names = distinctNames([...byTask.keys()], (key) => {
+    const [task, split] = key.split('\u0000');
+    return `${slug(task)}${split === 'dev' ? '-dev' : ''}`;
+  });
   return [...byTask].map(([key, items]) => {
     const [task, split] = key.split('\u0000');
     const taskText = `${task === 'STSBenchmark' ? 'STS-B' : task} ${split}`;
@@ -122,7 +128,7 @@ export function boxplotFigures(runs: readonly StsResults[], statistic: SentenceS
     const labelChars = charsIn(slotIn, FONT_PT.tick);
     const axis = text.axis(items[0].stat);
     return {
-      id: `boxplot-${slug(statistic)}-${slug(task)}${split === 'dev' ? '-dev' : ''}`,
+      id: `boxplot-${slug(statistic)}-${names.get(key)!}`,
       title, caption, size: style.size,
       config: (): ChartConfiguration => ({
         type: 'boxplot',

@@ -8,7 +8,7 @@ import { AVG } from './format.ts';
 import { alpha, axisTitle, border, color, grid, legend, PALETTE, splitSuffix, splitText, ticks, titles } from './chart-kit.ts';
 import { DEFAULT_STYLE, FONT_PT, pt, type FigureStyle } from './figure-style.ts';
 import type { FigureSpec } from './render.ts';
-import { degradeCurve, slug, taskColumns } from './tables.ts';
+import { degradeCurve, fileParts, taskColumns, type FileParts } from './tables.ts';
 
 export interface DegradeFigureOptions {
   style?: FigureStyle;
@@ -16,6 +16,8 @@ export interface DegradeFigureOptions {
   method?: TurningPointMethod;
   /** Per-task lines: on the one figure when there is one sweep, else on one extra figure per sweep. */
   perTask?: boolean;
+  /** File-name parts of the sweeps' labels (degrade-<part>): the report's fileParts; default: the sweeps' own. */
+  parts?: FileParts;
 }
 
 const POINT_STYLES = ['circle', 'rect', 'triangle', 'rectRot', 'crossRot'] as const;
@@ -179,12 +181,13 @@ export function degradeFigure(sweeps: readonly DegradeResults[], o: DegradeFigur
  */
 export function degradeFigures(sweeps: readonly DegradeResults[], o: DegradeFigureOptions = {}): FigureSpec[] {
   const out: FigureSpec[] = [];
+  const part = o.parts ?? fileParts(sweeps.map((d) => d.label));
   for (const split of ['test', 'dev'] as const) {
     const group = sweeps.filter((d) => splitText(d.split) === split);
     if (group.length === 0) continue;
     out.push(degradeFigure(group, { ...o, id: `degradation${splitSuffix(split)}`, perTask: o.perTask }));
     if (o.perTask && group.length > 1) {
-      for (const d of group) out.push(degradeFigure([d], { ...o, id: `degrade-${slug(d.label)}`, perTask: true }));
+      for (const d of group) out.push(degradeFigure([d], { ...o, id: `degrade-${part(d.label)}`, perTask: true }));
     }
   }
   return out;

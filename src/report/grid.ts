@@ -12,7 +12,7 @@ import { DEFAULT_STYLE, type FigureStyle } from './figure-style.ts';
 import { AVG, signed, stsTableRow, x100 } from './format.ts';
 import type { LoadedResults } from './load.ts';
 import { writeBuiltReport, type Format, type Report, type WrittenReport } from './report.ts';
-import { degradeTable, taskColumns, type Cell as TableCell, type Table } from './tables.ts';
+import { degradeTable, fileParts, taskColumns, type Cell as TableCell, type Table } from './tables.ts';
 
 export interface GridCellOutcome {
   /** The cell's folder name (its key's first 16 hex digits). */
@@ -176,7 +176,9 @@ export function buildGridReport(input: GridReportInput): Report {
   const { table: deltas, comparisons } = deltaTable(input);
   if (deltas) lead.push(deltas);
   const deg = input.cells.filter(isDeg);
-  const rest: Table[] = [...deg.map((c) => degradeTable(c.results, c.turningPoint ?? DEFAULT_TURNING_POINT)), { ...cellsTable(input), latex: false }];
+  // cells "sweep 1" and "sweep_1": two files each, never one (fileParts)
+  const parts = fileParts(deg.map((c) => c.results.label));
+  const rest: Table[] = [...deg.map((c) => degradeTable(c.results, c.turningPoint ?? DEFAULT_TURNING_POINT, parts)), { ...cellsTable(input), latex: false }];
   // The figures mark one turning point: the one every degrade cell names, else the default (with a note).
   const methods = [...new Set(deg.map((c) => c.turningPoint ?? DEFAULT_TURNING_POINT))];
   const method = methods.length === 1 ? methods[0] : DEFAULT_TURNING_POINT;
@@ -185,7 +187,7 @@ export function buildGridReport(input: GridReportInput): Report {
   return {
     title: `bellm-bench grid: ${input.name}`,
     intro, tables: [...lead, ...rest], lead: lead.length,
-    figures: degradeFigures(deg.map((c) => c.results), { style: input.figure ?? DEFAULT_STYLE, method, perTask: true }),
+    figures: degradeFigures(deg.map((c) => c.results), { style: input.figure ?? DEFAULT_STYLE, method, perTask: true, parts }),
     bootstrap: comparisons,
     sources,
   };

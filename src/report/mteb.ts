@@ -4,6 +4,7 @@
 import type { StsResults, TaskResult } from '../experiments/results/results.ts';
 import { identityHash } from '../experiments/results/identity.ts';
 import { getTask, taskFiles } from '../tasks/registry.ts';
+import { distinctNames } from './tables.ts';
 
 /** MTEB's task names for the SentEval tasks (mteb/tasks/sts/eng). */
 export const MTEB_TASK_NAMES: Record<string, string> = {
@@ -24,11 +25,22 @@ export const MTEB_NOTE = [
   'at once: see bellm_bench.embedSecondsAllTasks). A dev run\'s scores are under "validation".',
 ].join('\n');
 
+/** Longest MTEB folder name kept whole (MTEB's own model folders, org__name, are far shorter). */
+export const MTEB_NAME_MAX = 100;
+
 /** A folder name from a model id or label: '/' as MTEB writes it ('__'), other unsafe characters '_'. */
 export function mtebModelName(s: string): string {
   const name = s.replace(/\//g, '__').replace(/[^\w.+=-]+/g, '_').replace(/^_+|_+$/g, '') || 'model';
   // "." and ".." are not folder names but the folder itself and its parent
   return /^\.+$/.test(name) ? name.replace(/\./g, '_') : name;
+}
+
+/** Stands for the export's mteb/README.md among the folder names: a label named "README.md" must not take its name. */
+const README_KEY = '\u0000README';
+
+/** MTEB folder names for labels (or a revision): mtebModelName, made distinct and short by distinctNames. */
+export function mtebFolderNames(labels: readonly string[]): Map<string, string> {
+  return distinctNames([...labels, README_KEY], (k) => (k === README_KEY ? 'README.md' : mtebModelName(k)), MTEB_NAME_MAX);
 }
 
 /** Pearson beside the main Spearman: over all pairs pooled (STS12-16), or of the scored split. */
@@ -40,9 +52,12 @@ export interface MtebFile { path: string; json: unknown }
 /** One TaskResult file per task of each configuration, under mteb/<label>/<revision>/. */
 export function mtebFiles(runs: readonly { file: string; results: StsResults }[]): MtebFile[] {
   const out: MtebFile[] = [];
+  // one folder per label: labels that give one folder name ("k 1", "k_1"; "A" and "a" on case-insensitive
+  // file systems) or a name too long for the file system get a hash of the exact label each
+  const folders = mtebFolderNames(runs.map((r) => r.results.label));
   for (const { file, results: r } of runs) {
     const revision = (r.provenance?.model as { revision?: string } | undefined)?.revision ?? 'no_revision_available';
-    const dir = `mteb/${mtebModelName(r.label)}/${mtebModelName(revision)}`;
+    const dir = `mteb/${folders.get(r.label)!}/${mtebFolderNames([String(revision)]).get(String(revision))!}`;
     const split = r.split === 'dev' ? 'validation' : 'test';
     for (const t of r.tasks) {
       const name = MTEB_TASK_NAMES[t.task];

@@ -1,6 +1,6 @@
 // Builds a report (tables, figures, comparisons) from results and writes it in the chosen formats.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '../errors.ts';
 import type { Results, SentenceStat, StsResults } from '../experiments/results/results.ts';
 import { DEFAULT_TURNING_POINT, type TurningPointMethod } from '../experiments/stats/turning-point.ts';
@@ -17,7 +17,7 @@ import { tableToMarkdown } from './markdown.ts';
 import { MTEB_NOTE, mtebFiles } from './mteb.ts';
 import { paperReference } from './paper.ts';
 import { renderPdf, renderPng, renderSvg, type FigureSpec } from './render.ts';
-import { bootstrapTable, degradeTable, paperTable, settingsTable, stsTable, subsetTable, type Table } from './tables.ts';
+import { bootstrapTable, degradeTable, fileParts, paperTable, settingsTable, stsTable, subsetTable, type Table } from './tables.ts';
 
 /** Every output format; `mteb` is an export, written only when asked for. */
 export const ALL_FORMATS = ['md', 'csv', 'json', 'html', 'tex', 'png', 'svg', 'pdf', 'mteb'] as const;
@@ -119,12 +119,14 @@ export function buildReport(loaded: LoadedResults[], opts: ReportOptions = {}): 
     boot.push(...comparisons(group, opts, intro));
     figures.push(taskBarFigure(groupRuns, opts.comparePaper && split === 'test', style, split));
   }
-  rest.push(...boot.map(bootstrapTable));
-  rest.push(...deg.map((d) => degradeTable(d.results, method)));
-  rest.push(...runs.map(subsetTable));
+  // one file name per label: labels that slug alike ("k 1", "k_1") get a hash each, never one file
+  const parts = fileParts(items.map((l) => l.results.label));
+  rest.push(...boot.map((c) => bootstrapTable(c, parts)));
+  rest.push(...deg.map((d) => degradeTable(d.results, method, parts)));
+  rest.push(...runs.map((r) => subsetTable(r, parts)));
   rest.push(settingsTable(items.map((l) => ({ label: l.results.label, settings: l.results.settings, file: l.file }))));
   figures.push(...boxplotFigures(runs, opts.statistic ?? 'pivot-spearman', style));
-  figures.push(...degradeFigures(deg.map((d) => d.results), { style, method, perTask: opts.perTask }));
+  figures.push(...degradeFigures(deg.map((d) => d.results), { style, method, perTask: opts.perTask, parts }));
   if (runs.some((r) => r.sentenceStats?.length) && !figures.some((f) => f.id.startsWith('boxplot-'))) {
     intro.push(`No box plot: no sts results carry sentenceStats for '${opts.statistic ?? 'pivot-spearman'}' (try --statistic).`);
   }
@@ -176,63 +178,96 @@ export async function writeReport(results: readonly (Results | LoadedResults)[],
   return writeBuiltReport(buildReport(results.map(asLoaded), opts), outDir, opts);
 }
 
+/** One file of a report: its path relative to the report folder, and its bytes (made when written). */
+export interface ReportFile { rel: string; data: () => string | Buffer | Promise<string | Buffer> }
+
 /**
- * Writes a built report in every chosen format. The one writer of reports: `report` and the grid
- * report of `bellm-bench run` (src/report/grid.ts) both come here, so a new output format added here
- * (LaTeX tables, issue 17) covers both.
+ * Every file a built report writes in the chosen formats, in writing order, nothing rendered yet:
+ * report.md, report.html, report.json, tables/<id>.csv and .tex, figures/<id>.png|svg|pdf, figures.tex,
+ * and with `mteb` the MTEB export. writeBuiltReport checks the names (distinct, inside the folder)
+ * before it writes the first file.
  */
-export async function writeBuiltReport(report: Report, outDir: string, opts: ReportOptions = {}): Promise<WrittenReport> {
+export function reportFiles(report: Report, opts: ReportOptions = {}): ReportFile[] {
   const formats = new Set(opts.formats ?? FORMATS);
-  const files: string[] = [];
-  const put = (rel: string, data: string | Buffer) => {
-    const path = join(outDir, rel);
-    // every name below is built from labels and results: none may leave the output folder
-    const inside = relative(resolve(outDir), resolve(path));
-    if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) throw new Error(`internal: report file name ${JSON.stringify(rel)} leaves ${outDir}`);
-    mkdirSync(join(path, '..'), { recursive: true });
-    writeFileSync(path, data);
-    files.push(path);
-  };
+  const files: ReportFile[] = [];
+  const put = (rel: string, data: ReportFile['data']) => files.push({ rel, data });
   const figureFiles: Record<string, string[]> = {};
-  const svgs: HtmlFigure[] = [];
-  const needSvg = formats.has('svg') || formats.has('html');
+  const svgCache = new Map<FigureSpec, Buffer>();
+  const svgOf = (f: FigureSpec): Buffer => {
+    if (!svgCache.has(f)) svgCache.set(f, renderSvg(f));
+    return svgCache.get(f)!;
+  };
   for (const f of report.figures) {
     figureFiles[f.id] = [];
     if (formats.has('png')) {
-      put(`figures/${f.id}.png`, await renderPng(f));
+      put(`figures/${f.id}.png`, () => renderPng(f));
       figureFiles[f.id].push(`figures/${f.id}.png`);
     }
-    if (needSvg) {
-      const svg = renderSvg(f);
-      svgs.push({ id: f.id, title: f.title, caption: f.caption, svg, widthIn: f.size.width });
-      if (formats.has('svg')) {
-        put(`figures/${f.id}.svg`, svg);
-        figureFiles[f.id].push(`figures/${f.id}.svg`);
-      }
+    if (formats.has('svg')) {
+      put(`figures/${f.id}.svg`, () => svgOf(f));
+      figureFiles[f.id].push(`figures/${f.id}.svg`);
     }
     if (formats.has('pdf')) {
-      put(`figures/${f.id}.pdf`, renderPdf(f));
+      put(`figures/${f.id}.pdf`, () => renderPdf(f));
       figureFiles[f.id].push(`figures/${f.id}.pdf`);
     }
   }
-  if (formats.has('csv')) for (const t of report.tables) put(`tables/${t.id}.csv`, tableToCsv(t));
+  if (formats.has('csv')) for (const t of report.tables) put(`tables/${t.id}.csv`, () => tableToCsv(t));
   if (formats.has('tex')) {
     // every table but the settings (long prompts and paths: provenance, not a paper table)
-    for (const t of report.tables) if (t.id !== 'settings' && t.latex !== false) put(`tables/${t.id}.tex`, tableToLatex(t));
+    for (const t of report.tables) if (t.id !== 'settings' && t.latex !== false) put(`tables/${t.id}.tex`, () => tableToLatex(t));
     // figures.tex includes the figure files this report writes: PDF, else PNG (graphicx reads no SVG)
     const ext = formats.has('pdf') ? 'pdf' : formats.has('png') ? 'png' : null;
-    if (report.figures.length && ext) put('figures.tex', figuresToLatex(report.figures, 'figures', ext));
+    if (report.figures.length && ext) put('figures.tex', () => figuresToLatex(report.figures, 'figures', ext));
   }
-  if (formats.has('json')) put('report.json', JSON.stringify(reportJson(report, opts, figureFiles), null, 2) + '\n');
-  if (formats.has('md')) put('report.md', reportMarkdown(report, figureFiles));
+  if (formats.has('json')) put('report.json', () => JSON.stringify(reportJson(report, opts, figureFiles), null, 2) + '\n');
+  if (formats.has('md')) put('report.md', () => reportMarkdown(report, figureFiles));
   if (formats.has('html')) {
-    put('report.html', toHtml(report.title, report.intro, { lead: report.tables.slice(0, report.lead), figures: svgs, rest: report.tables.slice(report.lead) }));
+    put('report.html', () => {
+      const svgs: HtmlFigure[] = report.figures.map((f) => ({ id: f.id, title: f.title, caption: f.caption, svg: svgOf(f), widthIn: f.size.width }));
+      return toHtml(report.title, report.intro, { lead: report.tables.slice(0, report.lead), figures: svgs, rest: report.tables.slice(report.lead) });
+    });
   }
   if (formats.has('mteb')) {
     const runs = report.sources.filter(isSts);
     if (runs.length === 0) throw new UserError('--formats mteb: needs sts or score results; only degrade results were given');
-    for (const m of mtebFiles(runs)) put(m.path, JSON.stringify(m.json, null, 2) + '\n');
-    put('mteb/README.md', `${MTEB_NOTE}\n`);
+    for (const m of mtebFiles(runs)) put(m.path, () => JSON.stringify(m.json, null, 2) + '\n');
+    put('mteb/README.md', () => `${MTEB_NOTE}\n`);
+  }
+  return files;
+}
+
+/**
+ * Writes a built report in every chosen format. The one writer of reports: `report` and the grid
+ * report of `bellm-bench run` (src/report/grid.ts) both come here, so a new output format added here
+ * (LaTeX tables, issue 17) covers both. Every name is checked before the first file is written: two
+ * files of one name (one would silently replace the other) or a name leaving `outDir` is an internal
+ * error, and nothing is written.
+ */
+export async function writeBuiltReport(report: Report, outDir: string, opts: ReportOptions = {}): Promise<WrittenReport> {
+  const planned = reportFiles(report, opts);
+  const seen = new Map<string, string>();
+  for (const { rel } of planned) {
+    // every name is built from labels and results: none may leave the output folder or repeat
+    const inside = relative(resolve(outDir), resolve(outDir, rel));
+    if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) throw new Error(`internal: report file name ${JSON.stringify(rel)} leaves ${outDir}`);
+    const key = inside.toLowerCase(); // one file on case-insensitive file systems
+    if (seen.has(key)) throw new Error(`internal: report files ${JSON.stringify(seen.get(key))} and ${JSON.stringify(rel)} would be one file`);
+    seen.set(key, rel);
+  }
+  for (const { rel } of planned) {
+    const parts = relative(resolve(outDir), resolve(outDir, rel)).split(sep);
+    for (let i = 1; i < parts.length; i++) {
+      const folder = parts.slice(0, i).join(sep).toLowerCase();
+      if (seen.has(folder)) throw new Error(`internal: report file ${JSON.stringify(seen.get(folder))} is where ${JSON.stringify(rel)} needs a folder`);
+    }
+  }
+  const files: string[] = [];
+  for (const f of planned) {
+    const path = join(outDir, f.rel);
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, await f.data());
+    files.push(path);
   }
   return { outDir, files, report };
 }

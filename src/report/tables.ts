@@ -56,6 +56,73 @@ export function slug(s: string): string {
 /** Longest slug kept whole; a file name holds at most two of them (bootstrap-A-vs-B) plus an extension. */
 export const SLUG_MAX = 60;
 
+/** Hash lengths (hex digits) tried in turn while names still clash; 0: the readable name alone. */
+const HASH_DIGITS = [0, 8, 16, 32, 64] as const;
+
+/**
+ * A distinct file name for each distinct key: `readable(key)`, except where two keys of `keys` share one
+ * (compared without case, for case-insensitive file systems) or it is longer than `max`; those keys get
+ * the readable name's start, "--" and a hash of the exact key ("k 1" and "k_1": "k-1--ca786f1e" and
+ * "k-1--1bdfdabf"), with longer hashes while any still clash. Depends only on the set of keys, not their
+ * order, so a report's names are the same on every run.
+ */
+export function distinctNames(keys: readonly string[], readable: (key: string) => string, max = SLUG_MAX): Map<string, string> {
+  const uniq = [...new Set(keys)];
+  const base = new Map(uniq.map((k) => [k, readable(k)]));
+  const level = new Map(uniq.map((k) => [k, base.get(k)!.length > max ? 1 : 0]));
+  const nameOf = (k: string): string => {
+    const digits = HASH_DIGITS[level.get(k)!];
+    if (digits === 0) return base.get(k)!;
+    const start = base.get(k)!.slice(0, Math.max(1, max - 2 - digits)).replace(/-+$/, '') || 'x';
+    return `${start}--${createHash('sha256').update(k).digest('hex').slice(0, digits)}`;
+  };
+  for (;;) {
+    const names = new Map(uniq.map((k) => [k, nameOf(k)]));
+    const byName = new Map<string, string[]>();
+    for (const k of uniq) {
+      const folded = names.get(k)!.toLowerCase();
+      byName.set(folded, [...(byName.get(folded) ?? []), k]);
+    }
+    const clashing = [...byName.values()].filter((g) => g.length > 1).flat();
+    if (clashing.length === 0) return names;
+    for (const k of clashing) {
+      if (level.get(k)! + 1 >= HASH_DIGITS.length) throw new Error(`internal: no distinct file name for ${JSON.stringify(k)}`);
+      level.set(k, level.get(k)! + 1);
+    }
+  }
+}
+
+/** A label's part of the report's file names (subsets-<part>, degrade-<part>, bootstrap-<part>-vs-<part>). */
+export type FileParts = (label: string) => string;
+
+/**
+ * The file-name parts of a report's labels: each label's slug, unless two labels of the report share
+ * one ("k 1" and "k_1" are both "k-1") or a slug would be cut; then distinctNames' "<start>--<hash>".
+ * A plain slug never holds "--" (runs of other characters become one '-'), so a hashed part never
+ * equals a plain one. A label not among `labels` gets its plain slug.
+ */
+export function fileParts(labels: readonly string[]): FileParts {
+  const names = distinctNames(labels, slug);
+  return (label) => names.get(label) ?? slug(label);
+}
+
+const count = (s: string, sub: string): number => {
+  let n = 0;
+  for (let i = s.indexOf(sub); i >= 0; i = s.indexOf(sub, i + 1)) n++;
+  return n;
+};
+
+/**
+ * The bootstrap table's id: bootstrap-A-vs-B from two file-name parts, readable when "-vs-" occurs once
+ * (so A and B can be read back); when a part holds "-vs-" itself ("a-vs-b" vs "c" and "a" vs "b-vs-c"),
+ * bootstrap--A--vs--B, which no plain name starts with and whose "--vs--" can occur only once (parts
+ * hold "--" only before their hex hash).
+ */
+export function bootstrapId(a: string, b: string): string {
+  const joined = `${a}-vs-${b}`;
+  return count(joined, '-vs-') === 1 ? `bootstrap-${joined}` : `bootstrap--${a}--vs--${b}`;
+}
+
 /** Task columns present in any of the task lists: the seven STS columns first, then any others. */
 export function taskColumns(lists: readonly (readonly TaskResult[])[]): string[] {
   const seen = new Set(lists.flatMap((ts) => ts.map((t) => t.label)));
@@ -98,7 +165,7 @@ export function stsTable(runs: readonly StsResults[], split: Split = 'test'): Ta
 }
 
 /** Per-subset Pearson/Spearman of one run, with SentEval's all / mean / wmean after each task. */
-export function subsetTable(r: StsResults): Table {
+export function subsetTable(r: StsResults, part: FileParts = slug): Table {
   const rows: Cell[][] = [];
   const rules: number[] = [];
   for (const t of r.tasks) {
@@ -110,7 +177,7 @@ export function subsetTable(r: StsResults): Table {
     rows.push([t.label, 'wmean', null, x100(t.wmean.pearson), x100(t.wmean.spearman)]);
   }
   return {
-    id: `subsets-${slug(r.label)}`,
+    id: `subsets-${part(r.label)}`,
     title: `Per-subset scores x100: ${r.label}`,
     columns: [
       { key: 'task', title: 'Task' }, { key: 'subset', title: 'Subset' }, { key: 'n', title: 'n', decimals: 0 },
@@ -190,11 +257,11 @@ export function degradeNotes(d: DegradeResults, method: TurningPointMethod = DEF
 }
 
 /** Degradation: one row per finished k, the task columns and Avg. */
-export function degradeTable(d: DegradeResults, method: TurningPointMethod = DEFAULT_TURNING_POINT): Table {
+export function degradeTable(d: DegradeResults, method: TurningPointMethod = DEFAULT_TURNING_POINT, part: FileParts = slug): Table {
   const labels = taskColumns(d.rows.map((r) => r.tasks));
   const curve = degradeCurve(d);
   return {
-    id: `degrade-${slug(d.label)}`,
+    id: `degrade-${part(d.label)}`,
     title: `Degradation (${d.mode}): ${d.label}, Spearman x100 by ${kTitle(d.mode)}${d.split === 'dev' ? ' (dev split)' : ''}`,
     columns: [{ key: 'k', title: kTitle(d.mode), decimals: 0 }, ...scoreCols(labels)],
     rows: curve.map((c) => [c.k, ...[...labels, AVG].map((l) => c.row[l] ?? null)]),
@@ -204,7 +271,7 @@ export function degradeTable(d: DegradeResults, method: TurningPointMethod = DEF
 }
 
 /** The paired bootstrap comparison: one row per task, then Avg. */
-export function bootstrapTable(c: BootstrapComparison): Table {
+export function bootstrapTable(c: BootstrapComparison, part: FileParts = slug): Table {
   const pctLevel = Math.round(c.level * 100);
   const notes = [
     `Paired bootstrap over the task's scored pairs: ${c.resamples} resamples, seed ${c.seed}; statistic Spearman (STS12-16 over all subsets pooled, STS-B/SICK-R test).`,
@@ -215,7 +282,7 @@ export function bootstrapTable(c: BootstrapComparison): Table {
   if (dropped.length) notes.push(`Degenerate resamples left out: ${dropped.map((r) => `${r.task} ${r.dropped}`).join(', ')}.`);
   notes.push(...c.warnings.map((w) => `Warning: ${w}.`));
   return {
-    id: `bootstrap-${slug(c.labelA)}-vs-${slug(c.labelB)}`,
+    id: bootstrapId(part(c.labelA), part(c.labelB)),
     title: `Paired bootstrap: ${c.labelB} − ${c.labelA} (Spearman x100, ${pctLevel}% CI)`,
     columns: [
       { key: 'task', title: 'Task' }, { key: 'n', title: 'pairs', decimals: 0 },

@@ -15,11 +15,12 @@ import { UserError } from '../../src/errors.ts';
 import type { LlamaConfig } from '../../src/model/arch/types.ts';
 import { randomLlamaConfig, writeRandomLlama } from '../helpers/random-llama.ts';
 import { repoRoot } from '../helpers/shared.ts';
+import { llamaArch } from '../../src/model/formats/config.ts';
 
 const LLAMA2_7B: LlamaConfig = {
   model_type: 'llama', hidden_size: 4096, intermediate_size: 11008, num_hidden_layers: 32, num_attention_heads: 32,
   num_key_value_heads: 32, head_dim: 128, rms_norm_eps: 1e-5, rope_theta: 10000, vocab_size: 32000,
-  max_position_embeddings: 4096, torch_dtype: 'float16', bos_token_id: 1, pad_token_id: null,
+  max_position_embeddings: 4096, torch_dtype: 'float16', bos_token_id: 1, pad_token_id: null, arch: llamaArch(32, 128),
 };
 
 test('memory check follows the dtype: LLaMA-2-7B as bf16 needs ~15 GB and fits 24 GiB; as fp32 it is refused with the --dtype hint', (t) => {

@@ -17,6 +17,8 @@ import { Decoder } from '../../src/model/arch/decoder.ts';
 import type { LlamaConfig, ModelWeights } from '../../src/model/arch/types.ts';
 import { UserError } from '../../src/errors.ts';
 import { mulberry32 as rng } from '../../src/eval/sentence-level.ts';
+import { llamaArch } from '../../src/model/formats/config.ts';
+import { invFreqOf } from '../../src/model/arch/rope.ts';
 
 const EPS = 1.2e-7;       // fp32
 const ABS = 64 * EPS;     // of the largest reference value
@@ -171,16 +173,17 @@ test('the SIMD rmsnorm takes widths that are multiples of 8 up to 16384 and leav
 
 test('ropeFast with cached tables equals ropeRef bit for bit (positions beyond the first table, GQA widths)', (t) => {
   for (const [nHeads, D, theta] of [[3, 16, 10000], [4, 64, 10000], [2, 128, 500000], [1, 2, 10000]]) {
-    const table = new RopeTable(D, theta, 16); // small on purpose: must grow
+    const inv = invFreqOf({ rope_type: 'default', rope_theta: theta }, D);
+    const table = new RopeTable(D, inv, 16); // small on purpose: must grow
     for (const positions of [Int32Array.from([0, 1, 2, 3]), Int32Array.from([5, 0, 17, 300, 2, 1023, 40]), Int32Array.from({ length: 70 }, (_, i) => i % 35)]) {
       const x = rand(positions.length * nHeads * D, D + positions.length, 3);
       const want = x.slice(), got = x.slice();
-      ropeRef(want, positions, nHeads, D, theta);
+      ropeRef(want, positions, nHeads, D, inv);
       ropeFast(got, positions, nHeads, table);
       t.deepEqual(got, want, `rope nHeads ${nHeads} D ${D} theta ${theta} positions ${positions.length}`);
     }
   }
-  t.throws(() => new RopeTable(15, 10000), { message: /even/ });
+  t.throws(() => new RopeTable(15, new Float64Array(7)), { message: /even/ });
 });
 
 test('fastExp is Math.exp to float32 precision on [-88, 88], and Math.exp outside', (t) => {
@@ -263,6 +266,77 @@ for (const path of ATTENTION_PATHS) {
   });
 }
 
+/**
+ * The op contract's attention, written from its text (ops.ts AttentionShape) with an explicit mask:
+ * query i of a sequence sees key j when the mask allows it (causal: j <= i and j < valid;
+ * bidirectional: j < valid, or any j when pad keys are visible) and |i - j| < window; scores are
+ * scale * q.k, then softcap * tanh(s / softcap). float64 throughout.
+ */
+function attentionSpec(
+  q: Float32Array, k: Float32Array, v: Float32Array, batch: PackedBatch, nH: number, nKV: number, D: number, mask: MaskMode,
+  scale: number, softcap: number | null, window: number | null,
+): Float64Array {
+  const out = new Float64Array(q.length);
+  for (let s = 0; s < batch.count; s++) {
+    const start = batch.starts[s], T = batch.starts[s + 1] - start, valid = batch.valid[s];
+    for (let h = 0; h < nH; h++) {
+      const kh = Math.floor(h / (nH / nKV));
+      for (let i = 0; i < T; i++) {
+        const seen: [number, number][] = [];
+        for (let j = 0; j < T; j++) {
+          const allowed = mask === 'causal' ? j <= i && j < valid : j < valid || batch.padKeysVisibleInBidirectional;
+          if (!allowed || (window !== null && Math.abs(i - j) >= window)) continue;
+          let d = 0;
+          for (let c = 0; c < D; c++) d += q[(start + i) * nH * D + h * D + c] * k[(start + j) * nKV * D + kh * D + c];
+          d *= scale;
+          if (softcap !== null) d = softcap * Math.tanh(d / softcap);
+          seen.push([j, d]);
+        }
+        const max = Math.max(...seen.map(([, d]) => d));
+        const sum = seen.reduce((a, [, d]) => a + Math.exp(d - max), 0);
+        for (const [j, d] of seen) for (let c = 0; c < D; c++) out[(start + i) * nH * D + h * D + c] += (Math.exp(d - max) / sum) * v[(start + j) * nKV * D + kh * D + c];
+      }
+    }
+  }
+  return out;
+}
+
+test('attention with scale, soft-capping and sliding windows: attentionRef follows the contract, every fast path equals it', (t) => {
+  const scratch = new AttentionScratch();
+  const extrasList = [
+    { scale: 0.3, softcap: null, window: null },
+    { scale: 0.25, softcap: 0.7, window: null },
+    { softcap: null, window: 1 },
+    { softcap: null, window: 3 },
+    { scale: 0.2, softcap: 2, window: 5 },
+    { softcap: null, window: 1000 }, // longer than every sequence: no effect
+  ];
+  for (const c of attnCases()) {
+    const N = c.batch.starts[c.batch.count];
+    for (const mask of ['causal', 'bidirectional'] as MaskMode[]) {
+      const q = rand(N * c.nH * c.D, N + c.D, 2), k = rand(N * c.nKV * c.D, N + 1, 2), v = rand(N * c.nKV * c.D, N + 2);
+      for (const x of extrasList) {
+        const label = `${c.name} ${mask} ${JSON.stringify(x)}`;
+        const want = new Float32Array(N * c.nH * c.D);
+        attentionRef(q, k, v, c.batch, c.nH, c.nKV, c.D, mask, want, x);
+        const spec = attentionSpec(q, k, v, c.batch, c.nH, c.nKV, c.D, mask, x.scale ?? 1 / Math.sqrt(c.D), x.softcap, x.window);
+        ok(t, mismatch(`attentionRef vs the contract: ${label}`, want, Float32Array.from(spec)));
+        for (const path of ATTENTION_PATHS) {
+          if (path.blas && !blas) continue;
+          const got = new Float32Array(N * c.nH * c.D).fill(NaN);
+          attentionFast(q, k, v, c.batch, c.nH, c.nKV, c.D, mask, got, path.blas ? blas : null, scratch, path.blas ? 1 : Infinity, path.simd, x);
+          ok(t, mismatch(`attention ${path.name}: ${label}`, got, want));
+        }
+      }
+      // a window longer than the sequence changes nothing at all
+      const plain = new Float32Array(N * c.nH * c.D), wide = new Float32Array(N * c.nH * c.D);
+      attentionRef(q, k, v, c.batch, c.nH, c.nKV, c.D, mask, plain);
+      attentionRef(q, k, v, c.batch, c.nH, c.nKV, c.D, mask, wide, { window: 1000 });
+      t.deepEqual(wide, plain, `${c.name} ${mask}: window 1000`);
+    }
+  }
+});
+
 test('attentionFast with a large scale spread (softmax saturates) still equals attentionRef', (t) => {
   const batch = packBatch([Array.from({ length: 40 }, (_, i) => i + 1)]);
   const q = rand(40 * 64, 1, 30), k = rand(40 * 64, 2, 30), v = rand(40 * 64, 3);
@@ -298,7 +372,7 @@ function tinyModel(seed: number): { config: LlamaConfig; weights: ModelWeights }
   const config: LlamaConfig = {
     model_type: 'llama', hidden_size: 48, intermediate_size: 100, num_hidden_layers: 3, num_attention_heads: 6,
     num_key_value_heads: 2, head_dim: 8, rms_norm_eps: 1e-5, rope_theta: 10000, vocab_size: 300,
-    max_position_embeddings: 512, torch_dtype: 'float32', bos_token_id: 1, pad_token_id: 0,
+    max_position_embeddings: 512, torch_dtype: 'float32', bos_token_id: 1, pad_token_id: 0, arch: llamaArch(3, 8),
   };
   let s = seed;
   const m = (rows: number, cols: number) => ({ rows, cols, data: rand(rows * cols, s++, 1 / Math.sqrt(cols)) });
@@ -372,7 +446,7 @@ test('backend names say which path runs', (t) => {
 const LLAMA2_7B: LlamaConfig = {
   model_type: 'llama', hidden_size: 4096, intermediate_size: 11008, num_hidden_layers: 32, num_attention_heads: 32,
   num_key_value_heads: 32, head_dim: 128, rms_norm_eps: 1e-5, rope_theta: 10000, vocab_size: 32000,
-  max_position_embeddings: 4096, torch_dtype: 'float16', bos_token_id: 1, pad_token_id: null,
+  max_position_embeddings: 4096, torch_dtype: 'float16', bos_token_id: 1, pad_token_id: null, arch: llamaArch(32, 128),
 };
 
 test('memory check: LLaMA-2-7B does not fit a 24 GiB machine on the CPU backend and says so before loading', (t) => {

@@ -11,24 +11,28 @@
 // type first, so both sides compute from identical values and one rounding of the output (<= epsilon/2
 // relative) is what remains. Decoder-level checks use the fixture README's tolerances (fp32: 1e-4 x
 // max|ref| and cosine >= 0.99999; bf16 on a GPU: cosine >= 0.999, which fp16 is held to as well).
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { CpuBackend } from '../../src/backend/cpu/backend.ts';
 import { CudaBackend, CudaTensor, type CudaPrecision } from '../../src/backend/cuda/backend.ts';
 import { libraryPath, loadCudaLibrary, probeCuda, type CudaLib, type LibraryKind } from '../../src/backend/cuda/lib.ts';
-import { POOLINGS, type Act, type Backend, type MaskMode, type PackedBatch } from '../../src/backend/ops.ts';
+import { POOLINGS, type Act, type AttentionShape, type Backend, type MaskMode, type PackedBatch, type RopeFreqs } from '../../src/backend/ops.ts';
 import { parseDevice, selectBackend } from '../../src/backend/select.ts';
 import { packBatch, packBatchBillmCompat } from '../../src/model/arch/batch.ts';
 import { Decoder } from '../../src/model/arch/decoder.ts';
 import { loadModel } from '../../src/model/formats/load.ts';
 import type { LlamaConfig, Matrix, ModelWeights } from '../../src/model/arch/types.ts';
 import { fixture, goldens } from '../helpers/shared.ts';
+import { TINY_ARCHS, writeTinyArch } from '../helpers/tiny-arch.ts';
 import { cosine } from '../../src/eval/cosine.ts';
 import { spearman } from '../../src/eval/correlation.ts';
 import { firstFailure } from '../helpers/tolerance.ts';
 import { mulberry32 as rng } from '../../src/eval/sentence-level.ts';
 import { f16Bits, halfToNumber } from '../../src/model/formats/dtype.ts';
+import { llamaArch } from '../../src/model/formats/config.ts';
 
 // ---------------------------------------------------------------------------------------------
 // seeded inputs
@@ -234,6 +238,13 @@ function paddedBatch(lengths: number[], visible: boolean): PackedBatch {
 
 const FACTOR: Record<CudaPrecision, number> = { bf16: 1, fp16: 1, fp32: 64 };
 
+/** RoPE frequencies theta^(-2i/D) (src/model/arch/rope.ts's default rope_type), divided by `factor` (linear scaling). */
+function defaultFreqs(theta: number, D: number, factor = 1): RopeFreqs {
+  const invFreq = new Float64Array(D / 2);
+  for (let i = 0; i < D / 2; i++) invFreq[i] = 1 / Math.pow(theta, (2 * i) / D) / factor;
+  return { key: `test:${theta}:${D}:${factor}`, invFreq };
+}
+
 for (const target of targets) {
   for (const precision of ['fp32', 'bf16', 'fp16'] as CudaPrecision[]) {
     const name = `${target.label} ${precision}`;
@@ -310,8 +321,9 @@ for (const target of targets) {
         const N = positions.length;
         const x = prep(normal(N * nH * D, r));
         const xg = act(b, x, N, nH * D), xc = act(ref, x, N, nH * D);
-        b.rope(xg.x, positions, nH, D, theta);
-        ref.rope(xc.x, positions, nH, D, theta);
+        const freqs = defaultFreqs(theta, D);
+        b.rope(xg.x, positions, nH, D, freqs);
+        ref.rope(xc.x, positions, nH, D, freqs);
         expect(t, within(`rope ${nH}x${D} theta ${theta}`, b.download(xg.x), ref.download(xc.x), tol()));
         xg.free();
       }
@@ -364,6 +376,203 @@ for (const target of targets) {
             const got = b.download(b.attention(g[0].x, g[1].x, g[2].x, batch, { nHeads: nH, nKvHeads: nKV, headDim: D, mask: 'causal' }));
             expect(t, within(`attention, schedule ${order === 1 ? 'reversed' : 'shuffled'}`, got, want, tol()));
             g.forEach((a) => a.free());
+          }
+        } finally {
+          target.lib.setOption('emu_order', 0);
+        }
+      });
+    }
+
+    // ---- the ops of Qwen-2/3, Llama-3 and Gemma-2/3 (ops.ts: geluTanhMul, addBias, scaleInPlace, grouped
+    // rmsnorm, RopeFreqs, attention scale/softcap/window) ----
+
+    test.serial(`${name}: geluTanhMul, addBias, scaleInPlace (odd sizes; CPU reference and a float64 loop)`, (t) => {
+      const b = backend();
+      const r = rng(31);
+      const K = Math.sqrt(2 / Math.PI);
+      for (const [N, F] of [[1, 1], [7, 37], [19, 300], [3, 1029]]) {
+        // gate std 3: the tanh saturates on both sides (and 1 + tanh cancels for negative gates)
+        const g = prep(normal(N * F, r, 3)), u = prep(normal(N * F, r));
+        const gg = act(b, g, N, F), ug = act(b, u, N, F), gc = act(ref, g, N, F), uc = act(ref, u, N, F);
+        const og = b.geluTanhMul(gg.x, ug.x);
+        const got = b.download(og);
+        expect(t, within(`geluTanhMul [${N}, ${F}]`, got, ref.download(ref.geluTanhMul(gc.x, uc.x)), tol()));
+        const hand = g.map((x, i) => 0.5 * x * (1 + Math.tanh(K * (x + 0.044715 * x * x * x))) * u[i]);
+        expect(t, within(`geluTanhMul [${N}, ${F}] by hand`, got, hand, tol()));
+        b.free(og);
+
+        const bias = prep(normal(F, r, 2));
+        const [bg, bc] = [b.uploadVector(bias), ref.uploadVector(bias)];
+        b.addBias(gg.x, bg);
+        ref.addBias(gc.x, bc);
+        const biased = b.download(gg.x);
+        expect(t, within(`addBias [${N}, ${F}]`, biased, ref.download(gc.x), tol()));
+        expect(t, within(`addBias [${N}, ${F}] by hand`, biased, g.map((x, i) => x + bias[i % F]), tol()));
+        b.freeWeight(bg);
+
+        for (const s of [Math.sqrt(3072), 0.5, -1.75]) {
+          const xg = act(b, u, N, F), xc = act(ref, u, N, F);
+          b.scaleInPlace(xg.x, s);
+          ref.scaleInPlace(xc.x, s);
+          const scaled = b.download(xg.x);
+          expect(t, within(`scaleInPlace [${N}, ${F}] by ${s}`, scaled, ref.download(xc.x), tol()));
+          expect(t, within(`scaleInPlace [${N}, ${F}] by ${s} by hand`, scaled, u.map((x) => x * s), tol()));
+          xg.free();
+        }
+        gg.free();
+        ug.free();
+      }
+    });
+
+    test.serial(`${name}: rmsnorm per group of the weight's width (per-head q/k norms), groups of very different scales`, (t) => {
+      const b = backend();
+      const r = rng(32);
+      for (const [N, G, h] of [[5, 4, 16], [3, 8, 128], [2, 3, 37], [1, 1, 64], [4, 2, 300]]) {
+        const x = normal(N * G * h, r, 1);
+        for (let n = 0; n < N; n++) for (let g = 0; g < G; g++) for (let c = 0; c < h; c++) x[(n * G + g) * h + c] *= 10 ** (g % 4 - 1);
+        const xs = prep(x), w = prep(normal(h, r, 0.3, 1));
+        const xg = act(b, xs, N, G * h), xc = act(ref, xs, N, G * h);
+        const [wg, wc] = [b.uploadVector(w), ref.uploadVector(w)];
+        const og = b.rmsnorm(xg.x, wg, 1e-6);
+        const got = b.download(og);
+        expect(t, within(`rmsnorm [${N}, ${G} x ${h}]`, got, ref.download(ref.rmsnorm(xc.x, wc, 1e-6)), tol()));
+        // by hand: every group normalized on its own, in float64
+        const hand = new Float32Array(xs.length);
+        for (let o = 0; o < xs.length; o += h) {
+          let ss = 0;
+          for (let c = 0; c < h; c++) ss += xs[o + c] * xs[o + c];
+          const inv = 1 / Math.sqrt(ss / h + 1e-6);
+          for (let c = 0; c < h; c++) hand[o + c] = xs[o + c] * inv * w[c];
+        }
+        expect(t, within(`rmsnorm [${N}, ${G} x ${h}] by hand`, got, hand, tol()));
+        b.free(og);
+        b.freeWeight(wg);
+        xg.free();
+      }
+      const xg = act(b, new Float32Array(20), 2, 10);
+      t.throws(() => b.rmsnorm(xg.x, b.uploadVector(new Float32Array(4)), 1e-6), { message: /rmsnorm: x is \[2, 10\] but the weight has 4 values/ });
+      xg.free();
+    });
+
+    test.serial(`${name}: rope from RopeFreqs: scaled and non-uniform frequencies, two layer types interleaved, a key reused for other values`, (t) => {
+      const b = backend();
+      const r = rng(33);
+      const [nH, D] = [3, 32];
+      const positions = Int32Array.from([0, 1, 2, 5, 17, 300, 1500, 8191, 3]);
+      const N = positions.length;
+      const base = defaultFreqs(10000, D);
+      // Llama-3-like: the low frequencies divided by 8, a smoothed band between
+      const llama3: RopeFreqs = { key: 'test:llama3', invFreq: base.invFreq.map((f, i) => (i < 4 ? f : i < 10 ? f / (1 + (7 * (i - 4)) / 6) : f / 8)) };
+      const global = defaultFreqs(1e6, D, 8);   // Gemma-3's full-attention layers (linear factor 8)
+      const local = defaultFreqs(10000, D);     // and its sliding layers
+      const x = prep(normal(N * nH * D, r));
+      const run = (freqs: RopeFreqs, label: string): void => {
+        const xg = act(b, x, N, nH * D), xc = act(ref, x, N, nH * D);
+        b.rope(xg.x, positions, nH, D, freqs);
+        ref.rope(xc.x, positions, nH, D, freqs);
+        expect(t, within(`rope ${label}`, b.download(xg.x), ref.download(xc.x), tol()));
+        xg.free();
+      };
+      run(llama3, 'llama3-like');
+      for (let layer = 0; layer < 4; layer++) run(layer % 2 ? global : local, layer % 2 ? 'global (1e6, linear 8)' : 'local (1e4)');
+      run({ key: llama3.key, invFreq: global.invFreq }, 'a reused key with other frequencies (table rebuilt)');
+      run(llama3, 'llama3-like again');
+      const xg = act(b, x, N, nH * D);
+      t.throws(() => b.rope(xg.x, positions, nH, D, defaultFreqs(10000, 2 * D)), { message: /rope: frequencies .* have 32 values, head_dim 32 needs 16/ });
+      xg.free();
+    });
+
+    const extraCases: { label: string; batch: () => PackedBatch; nH: number; nKV: number; D: number; extra: Partial<AttentionShape> }[] = [
+      { label: 'window 5 < T (varlen 1/4/5/6/40/70), GQA 4:2, D 16', batch: () => batchOf([1, 4, 5, 6, 40, 70]), nH: 4, nKV: 2, D: 16, extra: { window: 5 } },
+      { label: 'window 12 (bidirectional: a chunk outside a row\'s window), 2:1, D 20', batch: () => batchOf([70, 13]), nH: 2, nKV: 1, D: 20, extra: { window: 12 } },
+      { label: 'window 20 (causal: a chunk outside a row\'s window), MQA 2:1, D 64', batch: () => batchOf([17, 100]), nH: 2, nKV: 1, D: 64, extra: { window: 20 } },
+      { label: 'window 4096 > T (no effect), GQA 6:2, D 8', batch: () => batchOf([9, 31, 1]), nH: 6, nKV: 2, D: 8, extra: { window: 4096 } },
+      { label: 'window = longest T (no effect), D 8', batch: () => batchOf([9, 31]), nH: 2, nKV: 2, D: 8, extra: { window: 31 } },
+      { label: 'softcap 3, scale 0.25, D 32', batch: () => batchOf([3, 40]), nH: 4, nKV: 2, D: 32, extra: { softcap: 3, scale: 0.25 } },
+      { label: 'scale 0.05 (non-default), D 18 (scalar reads)', batch: () => batchOf([7, 36]), nH: 4, nKV: 2, D: 18, extra: { scale: 0.05 } },
+      { label: 'softcap 1 + window 7 + scale 1/sqrt(24), D 20', batch: () => batchOf([2, 33, 50]), nH: 2, nKV: 1, D: 20, extra: { softcap: 1, window: 7, scale: 1 / Math.sqrt(24) } },
+      { label: 'padded compat 5/20/1, window 3, softcap 2, pad keys visible', batch: () => paddedBatch([5, 20, 1], true), nH: 4, nKV: 2, D: 16, extra: { window: 3, softcap: 2 } },
+      { label: 'padded compat 5/20/1, window 3, pad keys masked (pad rows that see no key: 0)', batch: () => paddedBatch([5, 20, 1], false), nH: 4, nKV: 2, D: 16, extra: { window: 3 } },
+      { label: 'D 256, window 20, softcap 30', batch: () => batchOf([2, 45]), nH: 2, nKV: 1, D: 256, extra: { window: 20, softcap: 30 } },
+    ];
+    for (const c of extraCases) {
+      test.serial(`${name}: attention ${c.label}`, (t) => {
+        const b = backend();
+        const r = rng(40 + c.D);
+        const batch = c.batch();
+        const N = batch.starts[batch.count];
+        const q = prep(normal(N * c.nH * c.D, r, 1.5)), k = prep(normal(N * c.nKV * c.D, r, 1.5)), v = prep(normal(N * c.nKV * c.D, r));
+        const g = [act(b, q, N, c.nH * c.D), act(b, k, N, c.nKV * c.D), act(b, v, N, c.nKV * c.D)];
+        const h = [act(ref, q, N, c.nH * c.D), act(ref, k, N, c.nKV * c.D), act(ref, v, N, c.nKV * c.D)];
+        for (const mask of ['causal', 'bidirectional'] as MaskMode[]) {
+          const shape: AttentionShape = { nHeads: c.nH, nKvHeads: c.nKV, headDim: c.D, mask, ...c.extra };
+          const og = b.attention(g[0].x, g[1].x, g[2].x, batch, shape);
+          const got = b.download(og);
+          expect(t, within(`attention ${mask}`, got, ref.download(ref.attention(h[0].x, h[1].x, h[2].x, batch, shape)), tol()));
+          if (c.extra.window !== undefined && c.extra.window! >= Math.max(...Array.from({ length: batch.count }, (_, s) => batch.starts[s + 1] - batch.starts[s]))) {
+            const plain = b.attention(g[0].x, g[1].x, g[2].x, batch, { ...shape, window: null });
+            t.deepEqual(got, b.download(plain), `${mask}: a window as long as the sequences changes nothing`);
+            b.free(plain);
+          }
+          b.free(og);
+        }
+        g.forEach((a) => a.free());
+      });
+    }
+
+    test.serial(`${name}: attention window 1: every row sees only itself (out = its v row), both masks`, (t) => {
+      const b = backend();
+      const r = rng(41);
+      const batch = batchOf([1, 16, 33]);
+      const N = batch.starts[batch.count];
+      const [nH, nKV, D] = [4, 2, 24];
+      const q = prep(normal(N * nH * D, r, 2)), k = prep(normal(N * nKV * D, r, 2)), v = prep(normal(N * nKV * D, r));
+      const g = [act(b, q, N, nH * D), act(b, k, N, nKV * D), act(b, v, N, nKV * D)];
+      const want = new Float32Array(N * nH * D);
+      for (let n = 0; n < N; n++) for (let hh = 0; hh < nH; hh++) for (let c = 0; c < D; c++) want[(n * nH + hh) * D + c] = v[(n * nKV + Math.floor(hh / (nH / nKV))) * D + c];
+      for (const mask of ['causal', 'bidirectional'] as MaskMode[]) {
+        const og = b.attention(g[0].x, g[1].x, g[2].x, batch, { nHeads: nH, nKvHeads: nKV, headDim: D, mask, window: 1, softcap: 5 });
+        expect(t, within(`window 1 ${mask}`, b.download(og), want, 0));
+        b.free(og);
+      }
+      g.forEach((a) => a.free());
+    });
+
+    test.serial(`${name}: attention, addBias, rope, rmsnorm refuse bad arguments with the op's name`, (t) => {
+      const b = backend();
+      const batch = batchOf([3]);
+      const x = act(b, new Float32Array(3 * 8), 3, 8);
+      const base = { nHeads: 1, nKvHeads: 1, headDim: 8, mask: 'causal' as MaskMode };
+      for (const [extra, msg] of [[{ window: 0 }, /window must be an integer >= 1/], [{ window: 2.5 }, /window must be an integer >= 1/],
+        [{ softcap: 0 }, /softcap must be a positive number/], [{ softcap: -3 }, /softcap must be a positive number/],
+        [{ scale: Number.NaN }, /scale must be a positive number/], [{ scale: 0 }, /scale must be a positive number/]] as const) {
+        t.throws(() => b.attention(x.x, x.x, x.x, batch, { ...base, ...extra }), { message: msg });
+      }
+      t.throws(() => b.addBias(x.x, b.uploadVector(new Float32Array(7))), { message: /addBias: x is \[3, 8\] but the bias has 7 values/ });
+      t.throws(() => b.geluTanhMul(x.x, act(b, new Float32Array(8), 1, 8).x), { message: /geluTanhMul: gate \[3, 8\] vs up \[1, 8\]/ });
+      x.free();
+    });
+
+    if (target.label === 'emu') {
+      test.serial(`${name}: windowed, soft-capped attention under reversed and shuffled thread schedules (emulator)`, (t) => {
+        const b = backend();
+        const r = rng(98);
+        const batch = batchOf([70, 4, 37]);
+        const N = batch.starts[batch.count];
+        const [nH, nKV, D] = [2, 1, 40];
+        const q = prep(normal(N * nH * D, r, 1.5)), k = prep(normal(N * nKV * D, r, 1.5)), v = prep(normal(N * nKV * D, r));
+        const h = [act(ref, q, N, nH * D), act(ref, k, N, nKV * D), act(ref, v, N, nKV * D)];
+        try {
+          for (const mask of ['causal', 'bidirectional'] as MaskMode[]) {
+            const shape: AttentionShape = { nHeads: nH, nKvHeads: nKV, headDim: D, mask, window: mask === 'causal' ? 20 : 12, softcap: 4, scale: 0.2 };
+            const want = ref.download(ref.attention(h[0].x, h[1].x, h[2].x, batch, shape));
+            for (const order of [1, 2]) {
+              target.lib.check(target.lib.setOption('emu_order', order), 'bb_set_option');
+              const g = [act(b, q, N, nH * D), act(b, k, N, nKV * D), act(b, v, N, nKV * D)];
+              const got = b.download(b.attention(g[0].x, g[1].x, g[2].x, batch, shape));
+              expect(t, within(`attention ${mask}, schedule ${order === 1 ? 'reversed' : 'shuffled'}`, got, want, tol()));
+              g.forEach((a) => a.free());
+            }
           }
         } finally {
           target.lib.setOption('emu_order', 0);
@@ -449,7 +658,7 @@ for (const target of targets) {
       const c: LlamaConfig = {
         model_type: 'llama', hidden_size: 48, intermediate_size: 100, num_hidden_layers: 3, num_attention_heads: 6,
         num_key_value_heads: 2, head_dim: 8, rms_norm_eps: 1e-5, rope_theta: 10000, vocab_size: 64,
-        max_position_embeddings: 512, torch_dtype: 'float32', bos_token_id: 1, pad_token_id: 0,
+        max_position_embeddings: 512, torch_dtype: 'float32', bos_token_id: 1, pad_token_id: 0, arch: llamaArch(3, 8),
       };
       const r = rng(21);
       const H = c.hidden_size, F = c.intermediate_size, D = c.head_dim;
@@ -478,6 +687,39 @@ for (const target of targets) {
           const split = (a: Float32Array) => Array.from({ length: batch.count }, (_, s) => a.subarray(s * H, (s + 1) * H));
           const fail = firstFailure(`${p} k=${k} ${batch.padKeysVisibleInBidirectional ? 'compat' : 'packed'}${batch.poolSpans ? ' spans' : ''}`, split(got[p]!), split(want[p]!), rel, minCos);
           t.is(fail, null);
+        }
+      }
+    });
+
+    // Every architecture of issue 25 (tiny random checkpoints, test/helpers/tiny-arch.ts) through the real
+    // Decoder on both backends: biases, q/k norms, GeGLU, the embedding scale, soft-capping, sliding windows
+    // per layer type and RoPE per layer type, as the decoder composes them. Tolerances as the LLaMA test above.
+    test.serial(`${name}: decoder forward of every tiny architecture (Llama-3, Qwen-2/3, Gemma-2/3, Mistral SWA) matches the CPU reference`, (t) => {
+      const [rel, minCos] = precision === 'fp32' ? [1e-4, 0.99999] : [Infinity, 0.999];
+      const seqs = [Array.from({ length: 15 }, (_, i) => 10 + ((i * 37) % 200)), [5, 6, 7], Array.from({ length: 40 }, (_, i) => 3 + ((i * 11) % 300))];
+      for (const arch of TINY_ARCHS) {
+        const dir = mkdtempSync(join(tmpdir(), `cuda-arch-${arch}-`));
+        try {
+          try {
+            writeTinyArch(dir, arch);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+            t.log(`${arch}: not written (${(e as Error).message.split('\n')[0]}): shared fixtures missing`);
+            continue;
+          }
+          const m = loadModel(dir);
+          const H = m.config.hidden_size;
+          const dg = new Decoder(backend(), m.config, m.weights), dc = new Decoder(ref, m.config, m.weights);
+          for (const [batch, k] of [[packBatch(seqs), null], [packBatch(seqs), 1], [packBatchBillmCompat(seqs, 0), 0]] as const) {
+            const got = dg.forward(batch, { billmStartIndex: k, poolings: ['last', 'avg'] });
+            const want = dc.forward(batch, { billmStartIndex: k, poolings: ['last', 'avg'] });
+            const split = (a: Float32Array) => Array.from({ length: batch.count }, (_, s) => a.subarray(s * H, (s + 1) * H));
+            for (const p of ['last', 'avg'] as const) {
+              t.is(firstFailure(`${arch} ${p} k=${k}${batch.padKeysVisibleInBidirectional ? ' compat' : ''}`, split(got[p]!), split(want[p]!), rel, minCos), null);
+            }
+          }
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
         }
       }
     });

@@ -16,6 +16,7 @@ import type { Act, Backend, MaskMode, PackedBatch, Pooling } from '../../src/bac
 import { POOLINGS } from '../../src/backend/ops.ts';
 import { packBatch, packBatchBillmCompat } from '../../src/model/arch/batch.ts';
 import { mulberry32 as rng } from '../../src/eval/sentence-level.ts';
+import { invFreqOf } from '../../src/model/arch/rope.ts';
 
 const ABS = 8;
 const REL = 8;
@@ -135,7 +136,7 @@ const OPS: Record<string, OpCase> = {
         const x = rand(N * nH * D, N + D, 2);
         same(t, b, `rope ${name} nHeads ${nH} D ${D} theta ${theta}`, (k) => {
           const a = act(k, N, nH * D, x);
-          k.rope(a, batch.positions, nH, D, theta);
+          k.rope(a, batch.positions, nH, D, { key: `t${theta}`, invFreq: invFreqOf({ rope_type: 'default', rope_theta: theta }, D) });
           return a;
         });
       }
@@ -198,6 +199,98 @@ for (const c of CANDIDATES) {
       const b = await backendFor(c);
       if (typeof b === 'string') {
         // A run asked for a GPU (BELLM_REQUIRE_GPU=1, set by scripts/gpu/remote.sh) fails instead.
+        if (REQUIRE_GPU && c.label.startsWith('cuda ')) return t.fail(`BELLM_REQUIRE_GPU=1 but ${c.label} is unavailable: ${b}`);
+        t.log(`skipped ${c.label}: ${b}`);
+        t.pass();
+        return;
+      }
+      run(t, b);
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ops added for Qwen-2/3, Llama-3 and Gemma-2/3 (ops.ts): GeGLU, biases, scaling, per-group RMSNorm,
+// RoPE from inverse frequencies, attention scale / soft-capping / sliding window.
+const NEW_OPS: Record<string, OpCase> = {
+  geluTanhMul(t, b) {
+    for (const [N, F] of [[9, 177], [1, 1], [40, 2048]]) {
+      const g = rand(N * F, N + F + 1, 8), u = rand(N * F, F + 2, 2);
+      same(t, b, `geluTanhMul [${N}, ${F}]`, (k) => k.geluTanhMul(act(k, N, F, g), act(k, N, F, u)));
+    }
+  },
+  addBias(t, b) {
+    for (const [N, H] of [[9, 37], [1, 1], [33, 640]]) {
+      const x = rand(N * H, N + H, 2), bias = rand(H, H + 5, 1);
+      same(t, b, `addBias [${N}, ${H}]`, (k) => {
+        const a = act(k, N, H, x);
+        k.addBias(a, k.uploadVector(bias));
+        return a;
+      });
+    }
+  },
+  scaleInPlace(t, b) {
+    const N = 7, H = 129;
+    const x = rand(N * H, 4, 3);
+    for (const s of [Math.sqrt(2048), 0.125, -3]) {
+      same(t, b, `scaleInPlace [${N}, ${H}] by ${s}`, (k) => {
+        const a = act(k, N, H, x);
+        k.scaleInPlace(a, s);
+        return a;
+      });
+    }
+  },
+  rmsnormGroups(t, b) {
+    for (const [N, G, H] of [[13, 4, 16], [5, 32, 128], [3, 3, 37]]) {
+      const x = rand(N * G * H, N + G + H, 2), w = rand(H, H + 1, 0.2, 1);
+      same(t, b, `rmsnorm [${N}, ${G} groups of ${H}]`, (k) => k.rmsnorm(act(k, N, G * H, x), k.uploadVector(w), 1e-6));
+    }
+  },
+  ropeFreqs(t, b) {
+    for (const [name, batch] of BATCHES) {
+      for (const [nH, D, theta, factor] of [[3, 16, 10000, 1], [2, 64, 1e6, 8], [1, 128, 500000, 32]]) {
+        const N = tokens(batch);
+        const x = rand(N * nH * D, N + D + 3, 2);
+        // linear scaling: frequencies divided by `factor`; a non-uniform change in the upper half
+        const invFreq = invFreqOf({ rope_type: 'default', rope_theta: theta }, D).map((f, i) => (i < D / 4 ? f : f / factor));
+        same(t, b, `rope ${name} nHeads ${nH} D ${D} theta ${theta} factor ${factor}`, (k) => {
+          const a = act(k, N, nH * D, x);
+          k.rope(a, batch.positions, nH, D, { key: `parity:${theta}:${factor}:${D}`, invFreq });
+          return a;
+        });
+      }
+    }
+  },
+  attentionExtras(t, b) {
+    const extras: { label: string; scale?: number; softcap?: number; window?: number }[] = [
+      { label: 'window 1', window: 1 },
+      { label: 'window 4', window: 4 },
+      { label: 'window 17 + softcap 2', window: 17, softcap: 2 },
+      { label: 'window 1000 (> every T)', window: 1000 },
+      { label: 'softcap 50, scale 1/sqrt(256)', softcap: 50, scale: 1 / 16 },
+      { label: 'scale 0.3, softcap 1', scale: 0.3, softcap: 1 },
+    ];
+    for (const [name, batch] of BATCHES) {
+      for (const [nH, nKV, D] of [[4, 2, 16], [2, 1, 64]]) {
+        for (const e of extras) {
+          for (const mask of ['causal', 'bidirectional'] as MaskMode[]) {
+            const N = tokens(batch);
+            const q = rand(N * nH * D, N + nH + 7, 2), kk = rand(N * nKV * D, N + nKV + 7, 2), v = rand(N * nKV * D, N + D + 7);
+            same(t, b, `attention ${name} nH ${nH} nKV ${nKV} D ${D} ${mask} ${e.label}`, (k) =>
+              k.attention(act(k, N, nH * D, q), act(k, N, nKV * D, kk), act(k, N, nKV * D, v), batch,
+                { nHeads: nH, nKvHeads: nKV, headDim: D, mask, scale: e.scale, softcap: e.softcap, window: e.window }));
+          }
+        }
+      }
+    }
+  },
+};
+
+for (const c of CANDIDATES) {
+  for (const [op, run] of Object.entries(NEW_OPS)) {
+    test(`${c.label}: ${op} matches the CPU reference`, async (t) => {
+      const b = await backendFor(c);
+      if (typeof b === 'string') {
         if (REQUIRE_GPU && c.label.startsWith('cuda ')) return t.fail(`BELLM_REQUIRE_GPU=1 but ${c.label} is unavailable: ${b}`);
         t.log(`skipped ${c.label}: ${b}`);
         t.pass();

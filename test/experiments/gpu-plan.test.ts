@@ -2,11 +2,12 @@ import test from 'ava';
 import { UserError } from '../../src/errors.ts';
 import { activationBytesPerToken, planGpuMemory } from '../../src/experiments/run/gpu-plan.ts';
 import type { LlamaConfig } from '../../src/model/arch/types.ts';
+import { llamaArch } from '../../src/model/formats/config.ts';
 
 const llama2_7b: LlamaConfig = {
   model_type: 'llama', hidden_size: 4096, intermediate_size: 11008, num_hidden_layers: 32, num_attention_heads: 32,
   num_key_value_heads: 32, head_dim: 128, rms_norm_eps: 1e-5, rope_theta: 10000, vocab_size: 32000,
-  max_position_embeddings: 4096, torch_dtype: 'float16', bos_token_id: 1, pad_token_id: null,
+  max_position_embeddings: 4096, torch_dtype: 'float16', bos_token_id: 1, pad_token_id: null, arch: llamaArch(32, 128),
 };
 
 test('LLaMA-2-7B on an 80 GB H100: 13.2 GB of bf16 weights (6.61B parameters without lm_head), 16k-token batches', (t) => {

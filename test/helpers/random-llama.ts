@@ -6,6 +6,7 @@ import { neededTensors } from '../../src/model/formats/checkpoint.ts';
 import { toHalfBits } from '../../src/model/formats/dtype.ts';
 import type { LlamaConfig } from '../../src/model/arch/types.ts';
 import { fixture } from './shared.ts';
+import { llamaArch } from '../../src/model/formats/config.ts';
 
 export interface RandomLlamaShape { hidden: number; intermediate: number; layers: number; heads: number; kvHeads: number }
 
@@ -14,6 +15,7 @@ export function randomLlamaConfig(s: RandomLlamaShape): LlamaConfig {
     model_type: 'llama', hidden_size: s.hidden, intermediate_size: s.intermediate, num_hidden_layers: s.layers,
     num_attention_heads: s.heads, num_key_value_heads: s.kvHeads, head_dim: s.hidden / s.heads, rms_norm_eps: 1e-5,
     rope_theta: 10000, vocab_size: 32000, max_position_embeddings: 4096, torch_dtype: 'float32', bos_token_id: 1, pad_token_id: null,
+    arch: llamaArch(s.layers, s.hidden / s.heads),
   };
 }
 

@@ -5,7 +5,9 @@
 // bidirectional mask (the silent failure it exists for), one that ignores the causal mask, and a
 // decoder that makes the wrong layers bidirectional, with or without that noise. sts and degrade stop
 // before embedding anything when it fails.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import { CpuBackend, type CpuTensor } from '../../src/backend/cpu/backend.ts';
 import { CudaBackend } from '../../src/backend/cuda/backend.ts';
@@ -21,6 +23,7 @@ import { loadModel } from '../../src/model/formats/load.ts';
 import { resolveSettings } from '../../src/model/presets/presets.ts';
 import { loadTokenizer } from '../../src/model/tokenize/tokenizer.ts';
 import { fixture, sentevalDir } from '../helpers/shared.ts';
+import { writeTinyArch } from '../helpers/tiny-arch.ts';
 
 const model = loadModel(fixture('tiny-llama'), { lora: fixture('tiny-lora') });
 const base = loadModel(fixture('tiny-llama'));
@@ -187,3 +190,22 @@ test('sts and degrade stop with one line before embedding on a broken backend, a
   t.is(r.bidirectionalCheck?.bidirectionalFrom, L - 1);
   t.is(r.settings.dtype, 'fp32');
 });
+
+// Every architecture (issue 25): the self-check passes on the tiny random checkpoints of each (sliding
+// windows, soft-capping, q/k norms, biases and all), and catches a backend that ignores the mask there too.
+for (const arch of ['llama3', 'qwen2', 'qwen3', 'gemma2', 'gemma3', 'mistral-swa'] as const) {
+  test(`${arch}: the self-check passes on the CPU backend and fails when the bidirectional mask is ignored`, (t) => {
+    const dir = mkdtempSync(join(tmpdir(), `bb-check-${arch}-`));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    writeTinyArch(dir, arch);
+    const m = loadModel(dir);
+    const tk = loadTokenizer(dir);
+    const n = m.config.num_hidden_layers;
+    for (const from of [0, Math.floor(n / 2)]) {
+      const c = checkBidirectionality(new Decoder(new CpuBackend(), m.config, m.weights), tk, { bidirectionalFrom: from });
+      t.true(c.passed, `${arch} k=${from}: ${c.failures.join('; ')}`);
+      const broken = checkBidirectionality(new Decoder(ignoringMask('causal'), m.config, m.weights), tk, { bidirectionalFrom: from });
+      t.false(broken.passed, `${arch} k=${from}: a backend that runs every layer causally must fail`);
+    }
+  });
+}

@@ -3,7 +3,7 @@
 // A wrapper around the CPU backend counts live activations and fails the n-th call of one op.
 import test from 'ava';
 import { CpuBackend } from '../../src/backend/cpu/backend.ts';
-import type { Act, AttentionShape, Backend, PackedBatch, Pooling, WeightHandle } from '../../src/backend/ops.ts';
+import type { Act, AttentionShape, Backend, PackedBatch, Pooling, RopeFreqs, WeightHandle } from '../../src/backend/ops.ts';
 import { withScope } from '../../src/backend/scope.ts';
 import { packBatch } from '../../src/model/arch/batch.ts';
 import { Decoder } from '../../src/model/arch/decoder.ts';
@@ -41,9 +41,12 @@ class LeakCheckingBackend implements Backend {
   embedding(t: WeightHandle, ids: Int32Array): Act { this.tick('embedding'); return this.made(this.inner.embedding(t, ids)); }
   rmsnorm(x: Act, w: WeightHandle, eps: number): Act { this.tick('rmsnorm'); return this.made(this.inner.rmsnorm(x, w, eps)); }
   matmul(x: Act, w: WeightHandle): Act { this.tick('matmul'); return this.made(this.inner.matmul(x, w)); }
-  rope(x: Act, p: Int32Array, h: number, d: number, th: number): void { this.tick('rope'); this.inner.rope(x, p, h, d, th); }
+  rope(x: Act, p: Int32Array, h: number, d: number, f: RopeFreqs): void { this.tick('rope'); this.inner.rope(x, p, h, d, f); }
   attention(q: Act, k: Act, v: Act, b: PackedBatch, s: AttentionShape): Act { this.tick('attention'); return this.made(this.inner.attention(q, k, v, b, s)); }
   siluMul(g: Act, u: Act): Act { this.tick('siluMul'); return this.made(this.inner.siluMul(g, u)); }
+  geluTanhMul(g: Act, u: Act): Act { this.tick('geluTanhMul'); return this.made(this.inner.geluTanhMul(g, u)); }
+  addBias(x: Act, b: WeightHandle): void { this.tick('addBias'); this.inner.addBias(x, b); }
+  scaleInPlace(x: Act, s: number): void { this.tick('scaleInPlace'); this.inner.scaleInPlace(x, s); }
   addInPlace(x: Act, y: Act): void { this.tick('addInPlace'); this.inner.addInPlace(x, y); }
   copy(x: Act): Act { this.tick('copy'); return this.made(this.inner.copy(x)); }
   pool(x: Act, b: PackedBatch, m: Pooling): Act { this.tick('pool'); return this.made(this.inner.pool(x, b, m)); }

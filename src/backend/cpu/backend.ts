@@ -14,12 +14,12 @@
 // Activations of the fast build come from a buffer pool: an array returned by download() stays
 // valid until free() of the same tensor (the decoder copies before freeing).
 import type { HalfMatrix, Matrix } from '../ops.ts';
-import type { Act, AttentionShape, Backend, PackedBatch, Pooling, WeightHandle } from '../ops.ts';
+import type { Act, AttentionShape, Backend, PackedBatch, Pooling, RopeFreqs, WeightHandle } from '../ops.ts';
 import { loadOpenBlas, openBlasMatmul, openBlasStatus, rowInvariant, type OpenBlas } from './blas.ts';
 import {
   addInPlaceFast, attentionFast, AttentionScratch, ATTENTION_GEMM_MIN_LEN, BufferPool, matmulBlocked, rmsnormFast, ropeFast, siluMulFast,
 } from './fast.ts';
-import { attentionRef, matmulRef, poolRef, rmsnormRef, ropeRef, siluMulRef, type MatmulFn } from './kernels.ts';
+import { addBiasRef, attentionRef, geluTanhMulRef, matmulRef, poolRef, rmsnormRef, ropeRef, siluMulRef, type MatmulFn } from './kernels.ts';
 import { allShared, CpuHelper, MIN_PARALLEL_WORK, ropeTable, runJob, type HelperJob, type JobContext } from './threads.ts';
 
 export type { MatmulFn } from './kernels.ts';
@@ -198,8 +198,10 @@ export class CpuBackend implements Backend {
     return out;
   }
   rmsnorm(x: Act, weight: WeightHandle, eps: number): Act {
+    if (weight.cols < 1 || x.cols % weight.cols !== 0) throw new Error(`rmsnorm: x is [${x.rows}, ${x.cols}], not groups of the weight's ${weight.cols}`);
     const out = this.t(x.rows, x.cols);
-    const N = x.rows, H = x.cols, xs = d(x), w = wd(weight), o = out.data;
+    // G groups per row are G rows of the weight's width: the same memory, [N * G, w]
+    const N = x.rows * (x.cols / weight.cols), H = weight.cols, xs = d(x), w = wd(weight), o = out.data;
     if (this.ref) {
       rmsnormRef(xs, w, N, H, eps, o);
       return out;
@@ -219,25 +221,26 @@ export class CpuBackend implements Backend {
     this.mm(d(x), this.weightValues(w), x.rows, x.cols, w.rows, out.data);
     return out;
   }
-  rope(x: Act, positions: Int32Array, nHeads: number, headDim: number, theta: number): void {
+  rope(x: Act, positions: Int32Array, nHeads: number, headDim: number, freqs: RopeFreqs): void {
     if (positions.length !== x.rows || nHeads * headDim !== x.cols) {
       throw new Error(`rope: x is [${x.rows}, ${x.cols}], expected [${positions.length}, ${nHeads}*${headDim}]`);
     }
-    if (this.ref) return ropeRef(d(x), positions, nHeads, headDim, theta);
+    if (this.ref) return ropeRef(d(x), positions, nHeads, headDim, freqs.invFreq);
     const xs = d(x), W = x.cols, N = x.rows;
     const h = this.parallel(N * W, xs);
     if (h) {
       const m = N >> 1;
       this.split(h,
-        { op: 'rope', x: xs.subarray(0, m * W), positions: positions.subarray(0, m), nHeads, headDim, theta },
-        { op: 'rope', x: xs.subarray(m * W, N * W), positions: positions.subarray(m, N), nHeads, headDim, theta });
-    } else ropeFast(xs, positions, nHeads, ropeTable(this.ctx, headDim, theta));
+        { op: 'rope', x: xs.subarray(0, m * W), positions: positions.subarray(0, m), nHeads, headDim, freqs },
+        { op: 'rope', x: xs.subarray(m * W, N * W), positions: positions.subarray(m, N), nHeads, headDim, freqs });
+    } else ropeFast(xs, positions, nHeads, ropeTable(this.ctx, headDim, freqs));
   }
   attention(q: Act, k: Act, v: Act, batch: PackedBatch, s: AttentionShape): Act {
     const out = this.t(q.rows, s.nHeads * s.headDim);
     const [qs, ks, vs, o] = [d(q), d(k), d(v), out.data];
+    const extras = { scale: s.scale, softcap: s.softcap, window: s.window };
     if (this.ref) {
-      attentionRef(qs, ks, vs, batch, s.nHeads, s.nKvHeads, s.headDim, s.mask, o);
+      attentionRef(qs, ks, vs, batch, s.nHeads, s.nKvHeads, s.headDim, s.mask, o, extras);
       return out;
     }
     // work ~ sum over sequences of T^2 (scores), split where half of it is done
@@ -245,14 +248,14 @@ export class CpuBackend implements Backend {
     for (let i = 0; i < batch.count; i++) total += (batch.starts[i + 1] - batch.starts[i]) ** 2;
     const h = batch.count >= 2 ? this.parallel(total * s.nHeads * s.headDim / 16, qs, ks, vs, o) : null;
     if (!h) {
-      attentionFast(qs, ks, vs, batch, s.nHeads, s.nKvHeads, s.headDim, s.mask, o, this.blas, this.ctx.scratch, this.gemmMinLen);
+      attentionFast(qs, ks, vs, batch, s.nHeads, s.nKvHeads, s.headDim, s.mask, o, this.blas, this.ctx.scratch, this.gemmMinLen, true, extras);
       return out;
     }
     let cut = 0;
     for (let acc = 0; cut < batch.count - 1 && acc < total / 2; cut++) acc += (batch.starts[cut + 1] - batch.starts[cut]) ** 2;
     const job = (seqFrom: number, seqTo: number): HelperJob => ({
       op: 'attention', q: qs, k: ks, v: vs, out: o, batch, nH: s.nHeads, nKV: s.nKvHeads, D: s.headDim, mask: s.mask,
-      gemmMinLen: this.gemmMinLen, useSimd: true, seqFrom, seqTo, useBlas: this.blas !== null,
+      gemmMinLen: this.gemmMinLen, useSimd: true, seqFrom, seqTo, useBlas: this.blas !== null, extras,
     });
     // both threads call sgemm at once: one OpenBLAS thread each (as attentionFast does for itself)
     const threads = this.blas ? this.blas.threads() : 1;
@@ -280,6 +283,20 @@ export class CpuBackend implements Backend {
         { op: 'silu', gate: g.subarray(m), up: u.subarray(m), out: o.subarray(m) });
     } else siluMulFast(g, u, o);
     return out;
+  }
+  geluTanhMul(gate: Act, up: Act): Act {
+    if (gate.rows !== up.rows || gate.cols !== up.cols) throw new Error(`geluTanhMul: [${gate.rows}, ${gate.cols}] and [${up.rows}, ${up.cols}]`);
+    const out = this.t(gate.rows, gate.cols);
+    geluTanhMulRef(d(gate), d(up), out.data); // Gemma only: no fast kernel yet
+    return out;
+  }
+  addBias(x: Act, b: WeightHandle): void {
+    if (b.cols !== x.cols) throw new Error(`addBias: x is [${x.rows}, ${x.cols}] but the bias has ${b.cols} values`);
+    addBiasRef(d(x), wd(b));
+  }
+  scaleInPlace(x: Act, s: number): void {
+    const xs = d(x);
+    for (let i = 0; i < xs.length; i++) xs[i] *= s;
   }
   addInPlace(x: Act, y: Act): void {
     if (x.rows !== y.rows || x.cols !== y.cols) throw new Error(`addInPlace: [${x.rows}, ${x.cols}] += [${y.rows}, ${y.cols}]`);

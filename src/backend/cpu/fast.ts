@@ -14,7 +14,7 @@
 //   SIMD kernels   at the end of the file: a WebAssembly module assembled from bytes
 import type { MaskMode, PackedBatch } from '../ops.ts';
 import type { OpenBlas } from './blas.ts';
-import { keyEnd } from './kernels.ts';
+import { attentionExtras, keyRange, type AttentionExtras } from './kernels.ts';
 
 // ---------------------------------------------------------------------------------------------
 // exp(y) for y in [-88, 88] (float32's range; Math.exp outside): y = k ln2 / 32 + r with integer k,
@@ -132,8 +132,8 @@ export function rmsnormJs(x: Float32Array, w: Float32Array, N: number, H: number
 
 // ---------------------------------------------------------------------------------------------
 /**
- * cos/sin of position p times inverse frequency i (Hugging Face LLaMA: theta^(-2i/D)), in float64
- * exactly as ropeRef computes them, for positions 0..capacity-1; grows by doubling on demand.
+ * cos/sin of position p times inverse frequency i (src/model/arch/rope.ts), in float64 exactly as
+ * ropeRef computes them, for positions 0..capacity-1; grows by doubling on demand.
  */
 export class RopeTable {
   readonly half: number;
@@ -142,11 +142,11 @@ export class RopeTable {
   sin = new Float64Array(0);
   capacity = 0;
 
-  constructor(readonly headDim: number, readonly theta: number, initial = 256) {
+  constructor(readonly headDim: number, invFreq: Float64Array, initial = 256) {
     if (!Number.isInteger(headDim) || headDim < 2 || headDim % 2 !== 0) throw new Error(`RoPE head dim must be even, got ${headDim}`);
     this.half = headDim / 2;
-    this.invFreq = new Float64Array(this.half);
-    for (let i = 0; i < this.half; i++) this.invFreq[i] = 1 / Math.pow(theta, (2 * i) / headDim);
+    if (invFreq.length !== this.half) throw new Error(`rope: ${invFreq.length} inverse frequencies for head dim ${headDim}`);
+    this.invFreq = Float64Array.from(invFreq);
     this.ensure(initial);
   }
 
@@ -226,7 +226,7 @@ export const ATTENTION_GEMM_MIN_LEN = 4;
 export function attentionFast(
   q: Float32Array, k: Float32Array, v: Float32Array, batch: PackedBatch,
   nH: number, nKV: number, D: number, mask: MaskMode, out: Float32Array,
-  blas: OpenBlas | null, scratch: AttentionScratch, gemmMinLen = ATTENTION_GEMM_MIN_LEN, useSimd = true,
+  blas: OpenBlas | null, scratch: AttentionScratch, gemmMinLen = ATTENTION_GEMM_MIN_LEN, useSimd = true, extras: AttentionExtras = {},
 ): void {
   if (nH % nKV !== 0) throw new Error(`attention: ${nH} query heads are not a multiple of ${nKV} KV heads`);
   // Per-head products are small (T x T x D); OpenBLAS would hand those above ~262k multiply-adds to
@@ -235,7 +235,7 @@ export function attentionFast(
   const threads = blas ? blas.threads() : 1;
   if (blas && threads > 1) blas.setThreads(1);
   try {
-    attentionRange(q, k, v, batch, nH, nKV, D, mask, out, blas, scratch, gemmMinLen, useSimd, 0, batch.count);
+    attentionRange(q, k, v, batch, nH, nKV, D, mask, out, blas, scratch, gemmMinLen, useSimd, 0, batch.count, extras);
   } finally {
     if (blas && threads > 1) blas.setThreads(threads);
   }
@@ -250,11 +250,12 @@ export function attentionRange(
   q: Float32Array, k: Float32Array, v: Float32Array, batch: PackedBatch,
   nH: number, nKV: number, D: number, mask: MaskMode, out: Float32Array,
   blas: OpenBlas | null, scratch: AttentionScratch, gemmMinLen: number, useSimd: boolean, seqFrom: number, seqTo: number,
+  extras: AttentionExtras = {},
 ): void {
   const qW = nH * D;
   const kW = nKV * D;
   const group = nH / nKV;
-  const scale = 1 / Math.sqrt(D);
+  const { scale, softcap, window } = attentionExtras(D, extras);
   const padVisible = batch.padKeysVisibleInBidirectional;
   for (let s = seqFrom; s < seqTo; s++) {
     const start = batch.starts[s];
@@ -263,10 +264,12 @@ export function attentionRange(
     const valid = batch.valid[s];
     // Widest key range any query row of this sequence sees.
     const Tk = mask === 'causal' ? Math.min(T, valid) : padVisible ? T : valid;
+    // A window narrower than the sequence, or soft-capping: the JS softmax, which knows both.
+    const plain = softcap === null && (window === null || window >= T);
     if (blas && T >= gemmMinLen) {
       // Scores in the SIMD kernels' memory when there is one (softmax in place there), else a scratch
       // array and the JS softmax. Row stride ld >= Tk.
-      const sm = useSimd ? simdScores(T, Tk) : null;
+      const sm = useSimd && plain ? simdScores(T, Tk) : null;
       const ld = sm ? sm.ld : Tk;
       const S = sm ? sm.S : scratch.scoresFor(T * Tk);
       for (let h = 0; h < nH; h++) {
@@ -277,7 +280,7 @@ export function attentionRange(
         // cheaper than many small calls at these lengths)
         blas.sgemm(false, true, T, Tk, D, scale, q.subarray(qOff), qW, k.subarray(kOff), kW, 0, S, ld);
         if (sm) softmaxRowsSimd(T, ld, valid, mask, padVisible);
-        else softmaxRows(S, T, Tk, valid, mask, padVisible);
+        else softmaxRows(S, T, Tk, valid, mask, padVisible, softcap, plain ? null : window);
         // O_h[T, D] = P V
         blas.sgemm(false, false, T, D, Tk, 1, S, ld, v.subarray(kOff), kW, 0, out.subarray(qOff), qW);
       }
@@ -288,12 +291,12 @@ export function attentionRange(
     for (let h = 0; h < nH; h++) {
       const kvh = (h / group) | 0;
       for (let i = 0; i < T; i++) {
-        const end = keyEnd(i, T, valid, mask, padVisible);
+        const [from, end] = keyRange(i, T, valid, mask, padVisible, window);
         const qo = (start + i) * qW + h * D;
         const oo = qo;
-        if (end <= 0) { for (let c = 0; c < D; c++) out[oo + c] = 0; continue; }
+        if (end <= from) { for (let c = 0; c < D; c++) out[oo + c] = 0; continue; }
         let max = -Infinity;
-        for (let j = 0; j < end; j++) {
+        for (let j = from; j < end; j++) {
           const ko = (start + j) * kW + kvh * D;
           let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
           let c = 0;
@@ -304,19 +307,20 @@ export function attentionRange(
             d3 += q[qo + c + 3] * k[ko + c + 3];
           }
           for (; c < D; c++) d0 += q[qo + c] * k[ko + c];
-          const d = (d0 + d1 + d2 + d3) * scale;
+          let d = (d0 + d1 + d2 + d3) * scale;
+          if (softcap !== null) d = softcap * Math.tanh(d / softcap);
           sc[j] = d;
           if (d > max) max = d;
         }
         let sum = 0;
-        for (let j = 0; j < end; j++) {
+        for (let j = from; j < end; j++) {
           const e = expNonPositive(sc[j] - max);
           sc[j] = e;
           sum += e;
         }
         const inv = 1 / sum;
         for (let c = 0; c < D; c++) acc[c] = 0;
-        for (let j = 0; j < end; j++) {
+        for (let j = from; j < end; j++) {
           const p = sc[j] * inv;
           const vo = (start + j) * kW + kvh * D;
           for (let c = 0; c < D; c++) acc[c] += p * v[vo + c];
@@ -335,21 +339,29 @@ function expNonPositive(y: number): number {
   return (1 + r * (1 + r * (0.5 + r * (1 / 6 + r * (1 / 24))))) * EXP_TABLE[(kf | 0) + EXP_OFF];
 }
 
-/** Row-wise masked softmax in place on S [T, Tk]; row i keeps keys [0, keyEnd(i)), the rest become 0. */
-function softmaxRows(S: Float32Array, T: number, Tk: number, valid: number, mask: MaskMode, padVisible: boolean): void {
+/**
+ * Row-wise masked softmax in place on S [T, Tk]; row i keeps keys keyRange(i) (all of [0, keyEnd(i))
+ * without a window), the rest become 0. With `softcap`, scores become cap * tanh(score / cap) first.
+ */
+function softmaxRows(
+  S: Float32Array, T: number, Tk: number, valid: number, mask: MaskMode, padVisible: boolean,
+  softcap: number | null = null, window: number | null = null,
+): void {
   for (let i = 0; i < T; i++) {
-    const end = keyEnd(i, T, valid, mask, padVisible);
+    const [from, end] = keyRange(i, T, valid, mask, padVisible, window);
     const ro = i * Tk;
+    if (softcap !== null) for (let j = from; j < end; j++) S[ro + j] = softcap * Math.tanh(S[ro + j] / softcap);
     let max = -Infinity;
-    for (let j = 0; j < end; j++) if (S[ro + j] > max) max = S[ro + j];
+    for (let j = from; j < end; j++) if (S[ro + j] > max) max = S[ro + j];
     let sum = 0;
-    for (let j = 0; j < end; j++) {
+    for (let j = from; j < end; j++) {
       const e = expNonPositive(S[ro + j] - max);
       S[ro + j] = e;
       sum += e;
     }
-    const inv = end > 0 ? 1 / sum : 0;
-    for (let j = 0; j < end; j++) S[ro + j] *= inv;
+    const inv = end > from ? 1 / sum : 0;
+    for (let j = 0; j < from; j++) S[ro + j] = 0;
+    for (let j = from; j < end; j++) S[ro + j] *= inv;
     for (let j = end; j < Tk; j++) S[ro + j] = 0;
   }
 }

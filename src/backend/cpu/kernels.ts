@@ -43,11 +43,10 @@ export function rmsnormRef(x: Float32Array, w: Float32Array, N: number, H: numbe
   }
 }
 
-/** Hugging Face LLaMA RoPE (rotate_half: pairs i and i + D/2), angles in float64. In place. */
-export function ropeRef(x: Float32Array, positions: Int32Array, nHeads: number, D: number, theta: number): void {
+/** Hugging Face RoPE (rotate_half: pairs i and i + D/2), angle position * invFreq[i] in float64. In place. */
+export function ropeRef(x: Float32Array, positions: Int32Array, nHeads: number, D: number, invFreq: Float64Array): void {
   const half = D / 2;
-  const invFreq = new Float64Array(half);
-  for (let i = 0; i < half; i++) invFreq[i] = 1 / Math.pow(theta, (2 * i) / D);
+  if (invFreq.length !== half) throw new Error(`rope: ${invFreq.length} inverse frequencies for head dim ${D}`);
   const cos = new Float64Array(half);
   const sin = new Float64Array(half);
   const width = nHeads * D;
@@ -76,15 +75,40 @@ export function keyEnd(i: number, T: number, valid: number, mask: MaskMode, padV
   return padVisibleBidir ? T : valid;
 }
 
+/** With a sliding window (|i - j| < window): the keys [from, to) of row i; without one, [0, keyEnd). */
+export function keyRange(i: number, T: number, valid: number, mask: MaskMode, padVisibleBidir: boolean, window: number | null | undefined): [number, number] {
+  const end = keyEnd(i, T, valid, mask, padVisibleBidir);
+  if (window == null) return [0, end];
+  return [Math.max(0, i - window + 1), Math.min(end, i + window)];
+}
+
+/** The optional parts of an attention call (AttentionShape's scale, softcap and window). */
+export interface AttentionExtras {
+  scale?: number;
+  softcap?: number | null;
+  window?: number | null;
+}
+
+/** Checks the extras once per call: a scale and cap > 0 and finite, an integer window >= 1. */
+export function attentionExtras(D: number, x: AttentionExtras = {}): { scale: number; softcap: number | null; window: number | null } {
+  const scale = x.scale ?? 1 / Math.sqrt(D);
+  const softcap = x.softcap ?? null;
+  const window = x.window ?? null;
+  if (!(scale > 0 && Number.isFinite(scale))) throw new Error(`attention: scale must be a positive number, got ${scale}`);
+  if (softcap !== null && !(softcap > 0 && Number.isFinite(softcap))) throw new Error(`attention: softcap must be a positive number, got ${softcap}`);
+  if (window !== null && !(Number.isInteger(window) && window >= 1)) throw new Error(`attention: window must be an integer >= 1, got ${window}`);
+  return { scale, softcap, window };
+}
+
 /** Softmax attention per sequence and head, GQA (query head h reads kv head floor(h / (nH / nKV))). */
 export function attentionRef(
   q: Float32Array, k: Float32Array, v: Float32Array, batch: PackedBatch,
-  nH: number, nKV: number, D: number, mask: MaskMode, out: Float32Array,
+  nH: number, nKV: number, D: number, mask: MaskMode, out: Float32Array, extras: AttentionExtras = {},
 ): void {
   const qW = nH * D;
   const kW = nKV * D;
   const group = nH / nKV;
-  const scale = 1 / Math.sqrt(D);
+  const { scale, softcap, window } = attentionExtras(D, extras);
   let scores = new Float64Array(64);
   const acc = new Float64Array(D);
   for (let s = 0; s < batch.count; s++) {
@@ -94,26 +118,27 @@ export function attentionRef(
     for (let h = 0; h < nH; h++) {
       const kvh = Math.floor(h / group);
       for (let i = 0; i < T; i++) {
-        const end = keyEnd(i, T, valid, mask, batch.padKeysVisibleInBidirectional);
+        const [from, end] = keyRange(i, T, valid, mask, batch.padKeysVisibleInBidirectional, window);
         if (scores.length < end) scores = new Float64Array(end * 2);
         const qo = (start + i) * qW + h * D;
         let max = -Infinity;
-        for (let j = 0; j < end; j++) {
+        for (let j = from; j < end; j++) {
           const ko = (start + j) * kW + kvh * D;
           let d = 0;
           for (let c = 0; c < D; c++) d += q[qo + c] * k[ko + c];
           d *= scale;
+          if (softcap !== null) d = softcap * Math.tanh(d / softcap);
           scores[j] = d;
           if (d > max) max = d;
         }
         let sum = 0;
-        for (let j = 0; j < end; j++) {
+        for (let j = from; j < end; j++) {
           const e = Math.exp(scores[j] - max);
           scores[j] = e;
           sum += e;
         }
         acc.fill(0);
-        for (let j = 0; j < end; j++) {
+        for (let j = from; j < end; j++) {
           const p = scores[j] / sum;
           const vo = (start + j) * kW + kvh * D;
           for (let c = 0; c < D; c++) acc[c] += p * v[vo + c];
@@ -130,6 +155,22 @@ export function siluMulRef(gate: Float32Array, up: Float32Array, out: Float32Arr
     const g = gate[i];
     out[i] = (g / (1 + Math.exp(-g))) * up[i];
   }
+}
+
+const GELU_K = Math.sqrt(2 / Math.PI);
+
+/** gelu_tanh(gate) * up: PyTorch's gelu(approximate='tanh'), 0.5 g (1 + tanh(sqrt(2/pi) (g + 0.044715 g^3))), in float64. */
+export function geluTanhMulRef(gate: Float32Array, up: Float32Array, out: Float32Array): void {
+  for (let i = 0; i < gate.length; i++) {
+    const g = gate[i];
+    out[i] = 0.5 * g * (1 + Math.tanh(GELU_K * (g + 0.044715 * g * g * g))) * up[i];
+  }
+}
+
+/** x[n, :] += b for each of the N rows of x [N, b.length], in place. */
+export function addBiasRef(x: Float32Array, b: Float32Array): void {
+  const W = b.length;
+  for (let o = 0; o < x.length; o += W) for (let i = 0; i < W; i++) x[o + i] += b[i];
 }
 
 /** One vector per sequence from its pool span (default: its valid tokens): [B, H]. */

@@ -26,7 +26,8 @@
 // is always blocked in split() while the helper computes.
 import os from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import type { MaskMode, PackedBatch } from '../ops.ts';
+import type { MaskMode, PackedBatch, RopeFreqs } from '../ops.ts';
+import type { AttentionExtras } from './kernels.ts';
 import { loadOpenBlas, type OpenBlas } from './blas.ts';
 import { attentionRange, AttentionScratch, RopeTable, rmsnormFast, ropeFast, siluMulFast } from './fast.ts';
 
@@ -34,11 +35,12 @@ import { attentionRange, AttentionScratch, RopeTable, rmsnormFast, ropeFast, sil
 export type HelperJob =
   | { op: 'silu'; gate: Float32Array; up: Float32Array; out: Float32Array }
   | { op: 'rmsnorm'; x: Float32Array; w: Float32Array; out: Float32Array; N: number; H: number; eps: number }
-  | { op: 'rope'; x: Float32Array; positions: Int32Array; nHeads: number; headDim: number; theta: number }
+  | { op: 'rope'; x: Float32Array; positions: Int32Array; nHeads: number; headDim: number; freqs: RopeFreqs }
   | {
     op: 'attention'; q: Float32Array; k: Float32Array; v: Float32Array; out: Float32Array; batch: PackedBatch;
     nH: number; nKV: number; D: number; mask: MaskMode; gemmMinLen: number; useSimd: boolean; seqFrom: number; seqTo: number;
     useBlas: boolean; // false when the backend runs without OpenBLAS: both halves take the same path
+    extras: AttentionExtras;
   };
 
 /** Per-thread state a job may need. */
@@ -48,10 +50,10 @@ export interface JobContext {
   ropeTables: Map<string, RopeTable>;
 }
 
-export function ropeTable(ctx: JobContext, headDim: number, theta: number): RopeTable {
-  const key = `${headDim}:${theta}`;
+export function ropeTable(ctx: JobContext, headDim: number, freqs: RopeFreqs): RopeTable {
+  const key = `${headDim}:${freqs.key}`;
   let t = ctx.ropeTables.get(key);
-  if (!t) ctx.ropeTables.set(key, (t = new RopeTable(headDim, theta)));
+  if (!t) ctx.ropeTables.set(key, (t = new RopeTable(headDim, freqs.invFreq)));
   return t;
 }
 
@@ -60,10 +62,10 @@ export function runJob(j: HelperJob, ctx: JobContext): void {
   switch (j.op) {
     case 'silu': return siluMulFast(j.gate, j.up, j.out);
     case 'rmsnorm': return rmsnormFast(j.x, j.w, j.N, j.H, j.eps, j.out);
-    case 'rope': return ropeFast(j.x, j.positions, j.nHeads, ropeTable(ctx, j.headDim, j.theta));
+    case 'rope': return ropeFast(j.x, j.positions, j.nHeads, ropeTable(ctx, j.headDim, j.freqs));
     case 'attention':
       return attentionRange(j.q, j.k, j.v, j.batch, j.nH, j.nKV, j.D, j.mask, j.out, j.useBlas ? ctx.blas : null, ctx.scratch,
-        j.gemmMinLen, j.useSimd, j.seqFrom, j.seqTo);
+        j.gemmMinLen, j.useSimd, j.seqFrom, j.seqTo, j.extras);
   }
 }
 

@@ -13,10 +13,11 @@
 //
 // Index arrays of a PackedBatch (ids, positions, starts, valid, and the attention tiles derived from
 // starts) are uploaded once and cached by array identity (verified by content on every use), so the 32
-// layers of a forward pass reuse one upload. Device memory comes from a stream-ordered pool: free() is
-// cheap and never waits for the GPU.
+// layers of a forward pass reuse one upload. RoPE cos/sin tables are built on the host from the layer
+// type's inverse frequencies (RopeFreqs) and cached by their key. Device memory comes from a
+// stream-ordered pool: free() is cheap and never waits for the GPU.
 import type { Matrix } from '../ops.ts';
-import type { Act, AttentionShape, Backend, PackedBatch, Pooling, WeightHandle } from '../ops.ts';
+import type { Act, AttentionShape, Backend, PackedBatch, Pooling, RopeFreqs, WeightHandle } from '../ops.ts';
 import {
   CudaUnavailableError, DTYPE, MASK_CODE, POOL_CODE, probeCuda,
   type CudaLib, type DevicePtr, type DTypeCode, type LibraryKind,
@@ -59,13 +60,18 @@ interface IntEntry {
   tiles?: { ptr: DevicePtr; n: number };
 }
 
-interface RopeTable { rows: number; cos: DevicePtr; sin: DevicePtr }
+interface RopeTable { rows: number; cos: DevicePtr; sin: DevicePtr; invFreq: Float64Array }
 
 const INT_CACHE_SIZE = 32;
 
 function sameInts(a: Int32Array, b: Int32Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+function sameFloats(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
   return true;
 }
 
@@ -176,15 +182,24 @@ export class CudaBackend implements Backend {
     return { starts: se.ptr, valid: this.intEntry(batch.valid).ptr, tiles: se.tiles };
   }
 
-  private ropeTable(theta: number, headDim: number, rowsNeeded: number): RopeTable {
-    const key = `${theta}/${headDim}`;
-    const have = this.ropeTables.get(key);
+  /**
+   * The fp32 cos/sin table [rows, headDim/2] of `freqs`, cached by freqs.key (checked by content: a key
+   * reused for other frequencies rebuilds the table) and grown (doubling) when a position is past it.
+   */
+  private ropeTable(freqs: RopeFreqs, headDim: number, rowsNeeded: number): RopeTable {
+    const key = `${freqs.key}/${headDim}`;
+    const half = headDim / 2;
+    let have = this.ropeTables.get(key);
+    if (have && !sameFloats(have.invFreq, freqs.invFreq)) {
+      this.lib.free(have.cos);
+      this.lib.free(have.sin);
+      this.ropeTables.delete(key);
+      have = undefined;
+    }
     if (have && have.rows >= rowsNeeded) return have;
     const rows = Math.max(rowsNeeded, 2 * (have?.rows ?? 0), 512);
-    const half = headDim / 2;
-    // Exactly ropeRef's angles: float64 inverse frequencies, angle and cos/sin, then stored as fp32.
-    const invFreq = new Float64Array(half);
-    for (let i = 0; i < half; i++) invFreq[i] = 1 / Math.pow(theta, (2 * i) / headDim);
+    // Exactly ropeRef's angles: position * invFreq[i] and cos/sin in float64, then stored as fp32.
+    const invFreq = freqs.invFreq.slice();
     const cos = new Float32Array(rows * half);
     const sin = new Float32Array(rows * half);
     for (let p = 0; p < rows; p++) {
@@ -202,7 +217,7 @@ export class CudaBackend implements Backend {
       this.lib.free(have.cos);
       this.lib.free(have.sin);
     }
-    const t = { rows, cos: c.ptr!, sin: s.ptr! };
+    const t = { rows, cos: c.ptr!, sin: s.ptr!, invFreq };
     this.ropeTables.set(key, t);
     return t;
   }
@@ -234,9 +249,12 @@ export class CudaBackend implements Backend {
   rmsnorm(x: Act, weight: WeightHandle, eps: number): Act {
     const xp = this.act(x, 'rmsnorm');
     const wp = this.act(weight, 'rmsnorm');
-    if (weight.rows * weight.cols !== x.cols) throw new Error(`rmsnorm: x is [${x.rows}, ${x.cols}] but the weight has ${weight.rows * weight.cols} values`);
+    const h = weight.rows * weight.cols;
+    if (h === 0 || x.cols % h !== 0) throw new Error(`rmsnorm: x is [${x.rows}, ${x.cols}] but the weight has ${h} values (not a divisor of ${x.cols})`);
+    // G groups of h per row (G = 1: the row; G = heads: per-head q/k norms): the kernel's rows are groups.
+    const groups = x.cols / h;
     const out = this.alloc(x.rows, x.cols);
-    this.lib.check(this.lib.rmsnorm(out.ptr!, xp, wp, this.dt, x.rows, x.cols, eps), 'bb_rmsnorm');
+    this.lib.check(this.lib.rmsnorm(out.ptr!, xp, wp, this.dt, x.rows * groups, h, eps), 'bb_rmsnorm');
     return out;
   }
 
@@ -249,15 +267,18 @@ export class CudaBackend implements Backend {
     return out;
   }
 
-  rope(x: Act, positions: Int32Array, nHeads: number, headDim: number, theta: number): void {
+  rope(x: Act, positions: Int32Array, nHeads: number, headDim: number, freqs: RopeFreqs): void {
     const xp = this.act(x, 'rope');
     if (x.cols !== nHeads * headDim || headDim % 2 !== 0) throw new Error(`rope: x is [${x.rows}, ${x.cols}], ${nHeads} heads of ${headDim} (must be even)`);
+    if (!(freqs?.invFreq instanceof Float64Array) || freqs.invFreq.length !== headDim / 2) {
+      throw new Error(`rope: frequencies ${JSON.stringify(freqs?.key)} have ${freqs?.invFreq?.length} values, head_dim ${headDim} needs ${headDim / 2}`);
+    }
     if (positions.length !== x.rows) throw new Error(`rope: ${positions.length} positions for ${x.rows} rows`);
     const pe = this.intEntry(positions);
     let min = 0;
     for (let i = 0; i < positions.length; i++) if (positions[i] < min) min = positions[i];
     if (min < 0) throw new Error(`rope: negative position ${min}`);
-    const tab = this.ropeTable(theta, headDim, pe.max + 1);
+    const tab = this.ropeTable(freqs, headDim, pe.max + 1);
     this.lib.check(this.lib.rope(xp, this.dt, pe.ptr, x.rows, nHeads, headDim, tab.cos, tab.sin, tab.rows), 'bb_rope');
   }
 
@@ -269,10 +290,17 @@ export class CudaBackend implements Backend {
     }
     if (s.nHeads % s.nKvHeads !== 0) throw new Error(`attention: ${s.nHeads} heads is not a multiple of ${s.nKvHeads} kv heads`);
     if (D > 256) throw new Error(`attention: head_dim ${D} > 256 is not supported by the CUDA kernel`);
+    const scale = s.scale ?? 1 / Math.sqrt(D);   // as a float, the value the kernel computed before
+    if (!(scale > 0 && Number.isFinite(scale))) throw new Error(`attention: scale must be a positive number, got ${scale}`);
+    const softcap = s.softcap ?? 0;              // 0: none
+    if (s.softcap != null && !(Number.isFinite(s.softcap) && s.softcap > 0)) throw new Error(`attention: softcap must be a positive number (or null: none), got ${s.softcap}`);
+    if (s.window != null && !(Number.isInteger(s.window) && s.window >= 1)) throw new Error(`attention: window must be an integer >= 1 (or null: none), got ${s.window}`);
+    // A window as long as the longest sequence changes nothing (|i - j| < T always): 0, none.
+    const window = s.window != null && s.window < q.rows ? s.window : 0;
     const dev = this.batchOnDevice(batch, q.rows, 'attention');
     const out = this.alloc(q.rows, q.cols);
     this.lib.check(this.lib.attentionVarlen(out.ptr!, qp, kp, vp, this.dt, dev.starts, dev.valid, dev.tiles.ptr, dev.tiles.n,
-      s.nHeads, s.nKvHeads, D, MASK_CODE[s.mask], batch.padKeysVisibleInBidirectional ? 1 : 0), 'bb_attention_varlen');
+      s.nHeads, s.nKvHeads, D, MASK_CODE[s.mask], batch.padKeysVisibleInBidirectional ? 1 : 0, scale, softcap, window), 'bb_attention_varlen');
     return out;
   }
 
@@ -282,6 +310,25 @@ export class CudaBackend implements Backend {
     const out = this.alloc(gate.rows, gate.cols);
     this.lib.check(this.lib.siluMul(out.ptr!, gp, upp, this.dt, gate.rows * gate.cols), 'bb_silu_mul');
     return out;
+  }
+
+  geluTanhMul(gate: Act, up: Act): Act {
+    const [gp, upp] = [this.act(gate, 'geluTanhMul'), this.act(up, 'geluTanhMul')];
+    if (gate.rows !== up.rows || gate.cols !== up.cols) throw new Error(`geluTanhMul: gate [${gate.rows}, ${gate.cols}] vs up [${up.rows}, ${up.cols}]`);
+    const out = this.alloc(gate.rows, gate.cols);
+    this.lib.check(this.lib.geluTanhMul(out.ptr!, gp, upp, this.dt, gate.rows * gate.cols), 'bb_gelu_tanh_mul');
+    return out;
+  }
+
+  addBias(x: Act, b: WeightHandle): void {
+    const [xp, bp] = [this.act(x, 'addBias'), this.act(b, 'addBias')];
+    if (b.rows * b.cols !== x.cols) throw new Error(`addBias: x is [${x.rows}, ${x.cols}] but the bias has ${b.rows * b.cols} values`);
+    this.lib.check(this.lib.addBias(xp, bp, this.dt, x.rows, x.cols), 'bb_add_bias');
+  }
+
+  scaleInPlace(x: Act, s: number): void {
+    const xp = this.act(x, 'scaleInPlace');
+    this.lib.check(this.lib.scale(xp, this.dt, x.rows * x.cols, s), 'bb_scale');
   }
 
   addInPlace(x: Act, y: Act): void {

@@ -12,7 +12,7 @@ import { findCublas } from './cublas-path.ts';
 import type { MaskMode, Pooling } from '../ops.ts';
 
 /** Must equal BB_ABI_VERSION in native/cuda/bb.h. */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 export const DTYPE = { fp32: 0, bf16: 1, fp16: 2 } as const;   // BB_F32, BB_BF16, BB_F16
 export type DTypeCode = (typeof DTYPE)[keyof typeof DTYPE];
@@ -91,9 +91,12 @@ export interface CudaLib {
     cos: DevicePtr, sin: DevicePtr, tabRows: number): number;
   attentionVarlen(out: DevicePtr, q: DevicePtr, k: DevicePtr, v: DevicePtr, dt: DTypeCode, starts: DevicePtr,
     valid: DevicePtr, tiles: DevicePtr, nTiles: number, nHeads: number, nKvHeads: number, headDim: number,
-    mask: number, padKeysVisible: number): number;
+    mask: number, padKeysVisible: number, scale: number, softcap: number, window: number): number;
   siluMul(out: DevicePtr, gate: DevicePtr, up: DevicePtr, dt: DTypeCode, n: number): number;
+  geluTanhMul(out: DevicePtr, gate: DevicePtr, up: DevicePtr, dt: DTypeCode, n: number): number;
   add(x: DevicePtr, y: DevicePtr, dt: DTypeCode, n: number): number;
+  addBias(x: DevicePtr, b: DevicePtr, dt: DTypeCode, rows: number, cols: number): number;
+  scale(x: DevicePtr, dt: DTypeCode, n: number, s: number): number;
   pool(out: DevicePtr, x: DevicePtr, dt: DTypeCode, starts: DevicePtr, valid: DevicePtr, count: number, h: number, mode: number): number;
   poolSpan(out: DevicePtr, x: DevicePtr, dt: DTypeCode, starts: DevicePtr, from: DevicePtr, to: DevicePtr, count: number, h: number, mode: number): number;
 }
@@ -173,9 +176,12 @@ export function loadCudaLibrary(kind: LibraryKind = 'cuda', path = libraryPath(k
     rmsnorm: f('int bb_rmsnorm(void *out, const void *x, const void *w, int dt, int n, int h, float eps)'),
     matmul: f('int bb_matmul(void *out, const void *x, const void *w, int dt, int n, int k, int o)'),
     rope: f('int bb_rope(void *x, int dt, const void *positions, int n, int n_heads, int head_dim, const void *cos_tab, const void *sin_tab, int tab_rows)'),
-    attentionVarlen: f('int bb_attention_varlen(void *out, const void *q, const void *k, const void *v, int dt, const void *starts, const void *valid, const void *tiles, int n_tiles, int n_heads, int n_kv_heads, int head_dim, int mask, int pad_keys_visible)'),
+    attentionVarlen: f('int bb_attention_varlen(void *out, const void *q, const void *k, const void *v, int dt, const void *starts, const void *valid, const void *tiles, int n_tiles, int n_heads, int n_kv_heads, int head_dim, int mask, int pad_keys_visible, float scale, float softcap, int window)'),
     siluMul: f('int bb_silu_mul(void *out, const void *gate, const void *up, int dt, size_t n)'),
+    geluTanhMul: f('int bb_gelu_tanh_mul(void *out, const void *gate, const void *up, int dt, size_t n)'),
     add: f('int bb_add(void *x, const void *y, int dt, size_t n)'),
+    addBias: f('int bb_add_bias(void *x, const void *b, int dt, int rows, int cols)'),
+    scale: f('int bb_scale(void *x, int dt, size_t n, float s)'),
     pool: f('int bb_pool(void *out, const void *x, int dt, const void *starts, const void *valid, int count, int h, int mode)'),
     poolSpan: f('int bb_pool_span(void *out, const void *x, int dt, const void *starts, const void *from, const void *to, int count, int h, int mode)'),
   };

@@ -5,6 +5,7 @@ import { UserError } from '../../errors.ts';
 import { info, notice, progressBar } from '../../experiments/run/progress.ts';
 import { openEmbeddingCache } from '../../experiments/results/run-identity.ts';
 import { requireBidirectionality } from '../../experiments/run/self-check.ts';
+import { provenance } from '../../experiments/run/setup.ts';
 import { countTruncated, type RunOptions } from '../../model/embed/embedder.ts';
 import { npyFloat32 } from '../../model/formats/npy.ts';
 import type { EmbedSettings } from '../../model/presets/presets.ts';
@@ -21,6 +22,7 @@ interface EmbedArgs extends ModelArgs {
   'billm-start-index'?: number;
   'n-layers'?: number;
   'with-tokens': boolean;
+  normalize: boolean;
   overwrite: boolean;
 }
 
@@ -32,7 +34,11 @@ export const embedCommand: CommandModule<object, EmbedArgs> = {
     .option('billm-start-index', { type: 'number', describe: 'layers with index >= k attend bidirectionally' })
     .option('n-layers', { type: 'number', describe: 'keep only the first n layers' })
     .option('with-tokens', { type: 'boolean', default: false, describe: 'add "ids" (every input id, BOS/EOS included) and "pooledPositions" (0-based positions pooled) to each line' })
-    .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing --output (never the --input itself)' }) as never,
+    .option('normalize', {
+      type: 'boolean', default: false,
+      describe: 'L2-normalize each vector (divided by its Euclidean norm in float64, written as float32), so dot products are cosines; a zero vector stays zero. Recorded in OUTPUT.provenance.json',
+    })
+    .option('overwrite', { type: 'boolean', default: false, describe: 'replace an existing --output and its OUTPUT.provenance.json (never the --input itself)' }) as never,
   handler: async (a) => executeEmbed(await embedSpec(a)),
 };
 
@@ -47,6 +53,8 @@ export interface EmbedSpec {
   output: string;
   format: 'jsonl' | 'npy';
   withTokens: boolean;
+  /** L2-normalize each vector before writing (l2Normalize). */
+  normalize: boolean;
   settings: EmbedSettings & { preset: string };
   source: ModelSource;
   model: ResolvedModel;
@@ -71,10 +79,14 @@ export async function embedSpec(a: EmbedArgs): Promise<EmbedSpec> {
   const billmStartIndex = startIndexFrom(a['billm-start-index'], L, a.preset), nLayers = nLayersFrom(a['n-layers'], L);
   checkOutputFile(a.output, '--output');
   checkNotInput(a.input, a.output);
+  checkNotInput(a.input, provenanceFile(a.output));
   if (!a.overwrite && existsSync(a.output)) throw new UserError(`--output ${a.output} exists: pass --overwrite to replace it, or another --output`);
+  if (!a.overwrite && existsSync(provenanceFile(a.output))) {
+    throw new UserError(`--output ${a.output}: its provenance file ${provenanceFile(a.output)} exists (from an earlier run): pass --overwrite to replace both, or another --output`);
+  }
   const batchSize = batchSizeFrom(a['batch-size'], settings.mask, (l) => info(a.quiet, l), a.preset);
   return {
-    quiet: a.quiet, input: a.input, sentences, output: a.output, format, withTokens: a['with-tokens'], settings, source, model,
+    quiet: a.quiet, input: a.input, sentences, output: a.output, format, withTokens: a['with-tokens'], normalize: a.normalize, settings, source, model,
     billmStartIndex, nLayers, ...(a['batch-tokens'] !== undefined ? { batchTokens: a['batch-tokens'] } : {}), batchSize, cacheDir,
   };
 }
@@ -94,10 +106,12 @@ export async function executeEmbed(spec: EmbedSpec): Promise<void> {
     batchSize: spec.batchSize, onProgress: (d, n) => bar.update(d, n),
   };
   run.cache = openEmbeddingCache(embedder, run, spec.cacheDir, notice);
-  const vecs = embedder.embed(sentences, run);
+  const raw = embedder.embed(sentences, run);
   bar.stop();
+  const vecs = spec.normalize ? l2Normalize(raw) : raw;
   // Written to a temp file and renamed: a failed write never leaves a partial output behind.
   const tmp = `${spec.output}.tmp`;
+  const meta = provenanceFile(spec.output), metaTmp = `${meta}.tmp`;
   try {
     if (spec.format === 'npy') {
       writeFileSync(tmp, npyFloat32(vecs, embedder.dim));
@@ -110,12 +124,52 @@ export async function executeEmbed(spec: EmbedSpec): Promise<void> {
       });
       await Promise.race([failed, new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())))]);
     }
+    writeFileSync(metaTmp, `${JSON.stringify(embedProvenance(spec, embedder, vecs.length), null, 1)}\n`);
     renameSync(tmp, spec.output);
-    info(spec.quiet, `wrote ${spec.output}: ${vecs.length} rows x ${embedder.dim} dimensions (${spec.format === 'npy' ? 'float32 .npy' : 'JSONL'}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    renameSync(metaTmp, meta);
+    info(spec.quiet, `wrote ${spec.output}: ${vecs.length} rows x ${embedder.dim} dimensions (${spec.format === 'npy' ? 'float32 .npy' : 'JSONL'}${spec.normalize ? ', L2-normalized' : ''}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    info(spec.quiet, `settings and provenance: ${meta}`);
   } catch (e) {
     rmSync(tmp, { force: true });
+    rmSync(metaTmp, { force: true });
     throw new UserError(`--output ${spec.output}: writing failed (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); free space or pass another path`);
   }
+}
+
+/** Where `embed` records how an output was made: OUTPUT.provenance.json beside it. */
+export const provenanceFile = (output: string): string => `${output}.provenance.json`;
+
+/**
+ * Each vector divided by its Euclidean (L2) norm: the sum of squares and the division in float64, each
+ * result rounded once to float32. A zero vector stays zero (it has no direction); new arrays, the
+ * input is not changed.
+ */
+export function l2Normalize(vecs: readonly Float32Array[]): Float32Array[] {
+  return vecs.map((v) => {
+    let sq = 0;
+    for (let i = 0; i < v.length; i++) sq += v[i] * v[i];
+    const norm = Math.sqrt(sq);
+    const out = new Float32Array(v.length);
+    if (norm > 0) for (let i = 0; i < v.length; i++) out[i] = v[i] / norm;
+    return out;
+  });
+}
+
+/** The provenance file's contents: the output, the settings it was made with (normalize among them), the model. */
+function embedProvenance(spec: EmbedSpec, embedder: Parameters<typeof provenance>[0], rows: number): unknown {
+  return {
+    tool: 'bellm-bench embed',
+    output: resolve(spec.output),
+    format: spec.format,
+    rows,
+    dimensions: embedder.dim,
+    dtype: 'float32',
+    input: spec.input === '-' ? '(standard input)' : resolve(spec.input),
+    normalize: spec.normalize,
+    normalization: spec.normalize ? 'L2: each vector divided by its Euclidean norm (float64), rounded to float32; a zero vector stays zero' : null,
+    settings: { ...spec.settings, billmStartIndex: spec.billmStartIndex, nLayers: spec.nLayers },
+    provenance: { ...provenance(embedder, '.', [], {}), data: undefined },
+  };
 }
 
 /** The output format from the file's extension, checked before the model loads. */

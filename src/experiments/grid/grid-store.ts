@@ -11,7 +11,7 @@
 // same key, the results file still has the recorded sha256, and the store's IdentityCheck (the run
 // identity of issue 13: src/cli/grid/cell-identity.ts) finds the results still current.
 // Every file is written to a temporary name and renamed, so a killed process leaves no torn file.
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../../errors.ts';
@@ -37,6 +37,41 @@ export interface JobStatus {
 }
 
 export const jobName = (piece: Shard | null): string => (piece ? `part-${piece.index}of${piece.count}` : 'all');
+
+const lockName = (shard: Shard): string => `shard-${shard.index}of${shard.count}.lock`;
+
+/** Creates `file` holding `text` if no file of that name exists (false if one does): written to a temporary name, then hard-linked into place. */
+function createWhole(file: string, text: string): boolean {
+  const tmp = `${file}.${hostname()}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  try {
+    try {
+      linkSync(tmp, file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw e;
+      writeFileSync(file, text, { flag: 'wx' }); // a file system without hard links: create exclusively
+    }
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return false;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/** A lock file's holder ("host pid"), whether it is a live process of this host, or null if the file is gone. */
+function readHolder(file: string): { text: string; host: string; pid: string; alive: boolean } | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch {
+    return null;
+  }
+  const [host = '', pid = ''] = text.split(' ');
+  const n = Number(pid);
+  return { text, host, pid, alive: host === hostname() && Number.isInteger(n) && n > 0 && isAlive(n) };
+}
 
 
 function readJson(path: string): unknown {
@@ -115,40 +150,67 @@ export class GridStore {
   }
 
   /**
-   * One process per shard at a time: two runs of the same shard would run the same cells and write
-   * their results files at once (the shared embedding cache itself is safe for concurrent writers). A lock left by a process that died on this host is taken over; one
-   * from another host (a requeued Slurm task) too, with a note, since its liveness cannot be checked.
+   * One grid run per output folder at a time, except the shards of one split (i/n and j/n, the same n:
+   * a Slurm array), which run different jobs. Two runs of one shard, `run` beside `run --shard 1/2`, or
+   * 1/2 beside 1/3 would compute the same cells twice. A run takes locks/shard-IofN.lock (written whole,
+   * then linked into place, so no one ever reads a half-written lock), then reads every other lock in
+   * the folder: one of another split held by a live process refuses the run in one line naming the lock
+   * file and the process (two such runs started in the same instant may both refuse; neither computes a
+   * cell twice). A lock left by a process that died on this host is removed; one of this shard from
+   * another host (a requeued Slurm task) is taken over with a note, since its liveness cannot be
+   * checked; one of another split from another host refuses, saying to remove it if nothing runs.
    * Returns the release function.
    */
   lock(shard: Shard, note: (msg: string) => void): () => void {
     const dir = join(this.dir, 'locks');
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, `shard-${shard.index}of${shard.count}.lock`);
-    const me = `${hostname()} ${process.pid}`;
+    const release = this.shardLock(dir, shard, note);
+    try {
+      this.checkOtherLocks(dir, shard, note);
+    } catch (e) {
+      release();
+      throw e;
+    }
+    return release;
+  }
+
+  /** This shard's own lock file, taken over from a dead holder. */
+  private shardLock(dir: string, shard: Shard, note: (msg: string) => void): () => void {
+    const file = join(dir, lockName(shard));
     for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(file, 'wx');
-        writeSync(fd, `${me}\n`);
-        closeSync(fd);
-        return () => rmSync(file, { force: true });
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      if (createWhole(file, `${hostname()} ${process.pid}\n`)) return () => rmSync(file, { force: true });
+      const holder = readHolder(file);
+      if (!holder) continue; // released meanwhile
+      if (holder.host === hostname() && holder.alive) {
+        throw new UserError(`${file}: shard ${shard.index}/${shard.count} is already running (process ${holder.pid}); wait for it, or stop it first`);
       }
-      let holder = '';
-      try {
-        holder = readFileSync(file, 'utf8').trim();
-      } catch {
-        continue; // released meanwhile
-      }
-      const [host, pidText] = holder.split(' ');
-      const pid = Number(pidText);
-      if (host === hostname() && Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
-        throw new UserError(`${this.dir}: shard ${shard.index}/${shard.count} is already running (process ${pid}); wait for it, or stop it first`);
-      }
-      note(`taking over the lock of shard ${shard.index}/${shard.count} left by ${holder || 'an unknown process'} (${host === hostname() ? 'no longer running' : 'another host'})`);
+      note(`taking over the lock of shard ${shard.index}/${shard.count} left by ${holder.text || 'an unknown process'} (${holder.host === hostname() ? 'no longer running' : 'another host'})`);
       rmSync(file, { force: true });
     }
     throw new UserError(`${file}: cannot take the shard lock; remove it if no run is going`);
+  }
+
+  /** Refuses the run while a run of another split of the grid holds this folder; removes dead ones' locks. */
+  private checkOtherLocks(dir: string, shard: Shard, note: (msg: string) => void): void {
+    const me = shard.count === 1 ? 'this run (every cell)' : `this run (shard ${shard.index}/${shard.count})`;
+    for (const name of readdirSync(dir).sort()) {
+      const m = /^shard-(\d+)of(\d+)\.lock$/.exec(name);
+      if (!m || name === lockName(shard)) continue;
+      const other = { index: Number(m[1]), count: Number(m[2]) };
+      if (other.count === shard.count) continue; // another shard of the same split: other jobs
+      const file = join(dir, name);
+      const holder = readHolder(file);
+      if (!holder) continue; // released meanwhile
+      const what = other.count === 1 ? '`run` without --shard' : `\`run --shard ${other.index}/${other.count}\``;
+      if (holder.host !== hostname()) {
+        throw new UserError(`${file}: ${what} holds ${this.dir} (process ${holder.pid} on host ${holder.host}, not checkable from here) and ${me} would compute its cells again; wait for it, or remove the lock file if it no longer runs`);
+      }
+      if (holder.alive) {
+        throw new UserError(`${file}: ${what} is running on ${this.dir} (process ${holder.pid}) and ${me} would compute its cells again; wait for it to finish, or stop it first`);
+      }
+      note(`removing the stale lock ${file} of ${what}: process ${holder.pid} is no longer running`);
+      rmSync(file, { force: true });
+    }
   }
 
   writeCell(cell: Cell): void {

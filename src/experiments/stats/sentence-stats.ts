@@ -32,7 +32,7 @@ export function sentenceSpan(e: Embedder, s: EmbedSettings, ids: readonly number
   const probe = e.tokenizer.encode('a');
   const postLen = post === undefined ? 0 : e.tokenizer.encode(`a${post}`).length - probe.length;
   const untruncated = ids.length < s.maxLength;
-  const from = preIds.every((x, i) => ids[i] === x) ? preIds.length : 1;
+  const from = preIds.every((x, i) => ids[i] === x) ? preIds.length : e.tokenizer.bosId === null ? 0 : 1;
   const to = untruncated ? Math.max(from, ids.length - postLen) : ids.length;
   return { from, to };
 }
@@ -58,7 +58,8 @@ export function pivotSpearmanStat(e: Embedder, sentences: readonly string[], tas
     b.forEach((i, j) => {
       const T = batch.starts[j + 1] - batch.starts[j];
       const span = o.excludePrompt ? sentenceSpan(e, s, ids[i]) : undefined;
-      values[i] = pivotSpearman(hs.subarray(batch.starts[j] * H, batch.starts[j + 1] * H), T, H, { includeBos: o.includeBos, span });
+      // without a BOS (Qwen) position 0 is the text's first token: it always takes part
+      values[i] = pivotSpearman(hs.subarray(batch.starts[j] * H, batch.starts[j + 1] * H), T, H, { includeBos: o.includeBos || e.tokenizer.bosId === null, span });
     });
   }
   return {

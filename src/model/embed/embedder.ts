@@ -87,9 +87,11 @@ export class Embedder {
 
   constructor(readonly model: LoadedModel, readonly tokenizer: Tokenizer, readonly backend: Backend) {
     // Ids the embedding table lacks would fail mid-forward: refuse them now.
+    // Added special tokens past the table (Gemma-3-1B's <image_soft_token>) are refused only where a text uses them (encode).
     const V = model.config.vocab_size;
-    if (tokenizer.vocabSize > V)
-      throw new UserError(`the tokenizer (${tokenizer.description}) gives ids up to ${tokenizer.vocabSize - 1} but the model's embedding table has ${V} rows (vocab_size in ${model.dir}/config.json); use the model's own tokenizer files`);
+    const base = tokenizer.baseVocabSize ?? tokenizer.vocabSize;
+    if (base > V)
+      throw new UserError(`the tokenizer (${tokenizer.description}) gives ids up to ${base - 1} but the model's embedding table has ${V} rows (vocab_size in ${model.dir}/config.json); use the model's own tokenizer files`);
     this.decoder = new Decoder(backend, model.config, model.weights);
   }
 
@@ -115,7 +117,12 @@ export class Embedder {
     return sentences.map((x, i) => {
       let e = map.get(x);
       if (!e) {
-        e = encodeWithTemplate(this.tokenizer, rule, preprocess(x, s.preprocess), `sentence ${i + 1} ("${x.slice(0, 40)}")`);
+        const where = `sentence ${i + 1} ("${x.slice(0, 40)}")`;
+        e = encodeWithTemplate(this.tokenizer, rule, preprocess(x, s.preprocess), where);
+        const V = this.model.config.vocab_size;
+        const past = e.ids.find((id) => id >= V);
+        if (past !== undefined)
+          throw new UserError(`${where}: token ${past} (${JSON.stringify(this.tokenizer.idToToken?.(past) ?? '?')}) is past the model's embedding table of ${V} rows (vocab_size in ${this.model.dir}/config.json); remove that special token from the text`);
         map.set(x, e);
       }
       return e;

@@ -32,13 +32,34 @@ export function linearShape(c: LlamaConfig, m: LinearModule): [number, number] {
   }
 }
 
+/** The vectors of layer i other than the two LLaMA norms, by LayerWeights field, with their HF names and lengths. */
+export function layerVectors(c: LlamaConfig, i: number): { field: string; name: string; length: number }[] {
+  const a = c.arch, H = c.hidden_size, D = c.head_dim;
+  const q = c.num_attention_heads * D, kv = c.num_key_value_heads * D;
+  const attn = `model.layers.${i}.self_attn`;
+  const out = [
+    { field: 'input_layernorm', name: `model.layers.${i}.input_layernorm.weight`, length: H },
+    { field: 'post_attention_layernorm', name: `model.layers.${i}.post_attention_layernorm.weight`, length: H },
+  ];
+  if (a.qkv_bias) out.push({ field: 'q_bias', name: `${attn}.q_proj.bias`, length: q }, { field: 'k_bias', name: `${attn}.k_proj.bias`, length: kv }, { field: 'v_bias', name: `${attn}.v_proj.bias`, length: kv });
+  if (a.o_bias) out.push({ field: 'o_bias', name: `${attn}.o_proj.bias`, length: H });
+  if (a.qk_norm) out.push({ field: 'q_norm', name: `${attn}.q_norm.weight`, length: D }, { field: 'k_norm', name: `${attn}.k_norm.weight`, length: D });
+  if (a.sandwich_norms) {
+    out.push({ field: 'pre_feedforward_layernorm', name: `model.layers.${i}.pre_feedforward_layernorm.weight`, length: H });
+    out.push({ field: 'post_feedforward_layernorm', name: `model.layers.${i}.post_feedforward_layernorm.weight`, length: H });
+  }
+  return out;
+}
+
+/** Whether a vector field is a norm weight (Gemma stores those as w, applied as 1 + w). */
+export const isNormField = (field: string): boolean => field.endsWith('layernorm') || field.endsWith('_norm');
+
 /** Every tensor the embedding forward needs for the first `nLayers` layers (lm_head is never needed). */
 export function neededTensors(c: LlamaConfig, nLayers = c.num_hidden_layers): { name: string; shape: number[] }[] {
   const H = c.hidden_size;
   const out = [{ name: 'model.embed_tokens.weight', shape: [c.vocab_size, H] }];
   for (let i = 0; i < nLayers; i++) {
-    out.push({ name: `model.layers.${i}.input_layernorm.weight`, shape: [H] });
-    out.push({ name: `model.layers.${i}.post_attention_layernorm.weight`, shape: [H] });
+    for (const v of layerVectors(c, i)) out.push({ name: v.name, shape: [v.length] });
     for (const m of LINEAR_MODULES) out.push({ name: `${linearPath(i, m)}.weight`, shape: linearShape(c, m) });
   }
   out.push({ name: 'model.norm.weight', shape: [H] });

@@ -3,7 +3,7 @@
 // shapes, adapter) before the first tensor is read.
 import { loadOpenBlas } from '../../backend/cpu/blas.ts';
 import { UserError } from '../../errors.ts';
-import { Checkpoint, LINEAR_MODULES, linearPath, linearShape, neededTensors } from './checkpoint.ts';
+import { Checkpoint, isNormField, layerVectors, LINEAR_MODULES, linearPath, linearShape, neededTensors } from './checkpoint.ts';
 import { readConfig } from './config.ts';
 import { firstNonFinite, firstNonFiniteHalf, isWeightDtype, toHalfBits, widenHalf, type HalfDtype } from './dtype.ts';
 import { digestOfHashes, type HashOptions } from './file-hash.ts';
@@ -86,10 +86,13 @@ export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
   let done = 0, merged = 0;
   const tick = () => opts.onProgress?.(++done, total);
   const half = opts.weightDtype === 'bf16' || opts.weightDtype === 'fp16' ? opts.weightDtype : null;
-  const vec = (name: string) => {
+  // Gemma's RMSNorm computes output * (1 + w) in float32: the 1 is added here, once, after any 16-bit rounding of w.
+  const plusOne = config.arch.norm_plus_one;
+  const vec = (name: string, norm = true) => {
     const v = readFinite(ckpt, name, ckpt.fileOf(name).path);
     // 16-bit weights: the norm vectors hold 16-bit values too (as a model cast to bf16/fp16 does), kept as fp32 arrays
     if (half) widenHalf(half, toHalfBits(half, v), v);
+    if (norm && plusOne) for (let i = 0; i < v.length; i++) v[i] = Math.fround(1 + v[i]);
     tick();
     return v;
   };
@@ -152,11 +155,9 @@ export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
       const [rows, cols] = linearShape(config, m);
       lin[m] = mat(`${linearPath(i, m)}.weight`, rows, cols, pairOf.get(linearPath(i, m)));  // no pairs without an adapter
     }
-    layers.push({
-      input_layernorm: vec(`model.layers.${i}.input_layernorm.weight`),                   // [H]
-      post_attention_layernorm: vec(`model.layers.${i}.post_attention_layernorm.weight`), // [H]
-      ...lin,
-    });
+    const vectors: Record<string, Float32Array> = {};
+    for (const v of layerVectors(config, i)) vectors[v.field] = vec(v.name, isNormField(v.field)); // norms [H] or [D], biases
+    layers.push({ ...(vectors as Pick<LayerWeights, 'input_layernorm' | 'post_attention_layernorm'>), ...lin });
   }
   const norm = vec('model.norm.weight'); // [H]
 

@@ -3,6 +3,7 @@
 // the recipes of other papers (echo, llm2vec, e5, repllama, sgpt, angle) are in recipes.ts.
 import { UserError } from '../../errors.ts';
 import { RECIPE_PRESETS } from './recipes.ts';
+import { EMBEDDER_PRESETS } from './embedders.ts';
 import { checkTokenization, parseTemplate, usesInstruction } from '../tokenize/template.ts';
 import type { EmbedSettings, Preset, PreprocessName } from './settings.ts';
 import { pyStrip } from '../../tasks/text.ts';
@@ -71,6 +72,7 @@ export const PRESETS: Record<string, Preset> = {
     source: 'raw text, mean pooling over all tokens (BOS included)',
   },
   ...RECIPE_PRESETS,
+  ...EMBEDDER_PRESETS,
   // BeLLM's published STS table (README section 4): BiLLM_START_INDEX=31 python eval_sts.py
   // --model_name_or_path NousResearch/Llama-2-7b-hf --lora_name_or_path SeanLee97/bellm-llama-7b-nli
   // --apply_bfloat16 0, with requirements.txt's billm==0.1.3. Facts: ../shared/fixtures/README.md and

@@ -9,6 +9,8 @@ const LLM2VEC = { repository: 'McGill-NLP/llm2vec', commit: '312adcfb578b4023bfc
 const TEVATRON = { repository: 'texttron/tevatron', commit: 'dd063104c81a76d6a77c845f667b46b9e5abd625' };
 const SGPT = { repository: 'Muennighoff/sgpt', commit: '37c8bf090af8fe3d2d553b5281cf8ef7205e4d01' };
 const ANGLE = { repository: 'SeanLee97/AnglE', commit: '5155458cfa6f7fbc7a8a19a66960cd86eadfd534' };
+/** microsoft/unilm: e5/utils.py's newest commit (get_task_def_by_task_name_and_type, get_detailed_instruct). */
+const E5 = { repository: 'microsoft/unilm', commit: '59d0483d235a338fcd57a1f90d4a199a39e0f401' };
 
 const ECHO_PARSER_RULE = "echo_embeddings.py's EchoParser: BOS written as an id, every piece tokenized on its own "
   + '(SentencePiece gives each piece its leading space, so templates put no spaces at piece boundaries) and cut to '
@@ -95,14 +97,20 @@ export const RECIPE_PRESETS: Record<string, Preset> = {
     mask: 'correct',
     source: 'E5-mistral (Wang et al. 2024), model card of intfloat/e5-mistral-7b-instruct (Transformers usage): '
       + 'get_detailed_instruct, tokenizer(max_length=4096 - 1, truncation) then eos_token_id appended, last_token_pool; '
-      + 'STS task definition from microsoft/unilm e5/utils.py get_task_def_by_task_name_and_type',
+      + 'STS task definition from microsoft/unilm e5/utils.py get_task_def_by_task_name_and_type (task_type STS: every STS task, '
+      + 'STS12-16, STSBenchmark and SICK-R) and get_detailed_instruct (\'Instruct: {}\\nQuery: \')',
     origin: [
       { repository: 'huggingface.co/intfloat/e5-mistral-7b-instruct', files: ['README.md (model card)'], commit: null },
-      { repository: 'microsoft/unilm', files: ['e5/utils.py'], commit: null },
+      { ...E5, files: ['e5/utils.py', 'e5/mteb_except_retrieval_eval.py'] },
     ],
     notes: [
-      'Read through the search index (model card and code excerpts), not a fetched snapshot: no commit recorded. The card and the '
-        + 'issue table agree.',
+      'The model card was read through the search index, not a fetched snapshot: no commit recorded for it. microsoft/unilm was '
+        + 'read at 59d0483 (2024-04-23), the newest commit of e5/utils.py: its STS task definition and template are the preset\'s, '
+        + 'character for character, and the card and the issue table agree.',
+      'At that commit create_batch_dict no longer appends EOS itself (commit "simplify batch creation for e5-mistral"; before, '
+        + 'always_add_eos appended eos_token_id for last-token pooling, as the model card does) and the MTEB script tokenizes with '
+        + 'max_length 512. The preset keeps the card\'s rule (EOS appended, 4096); STS sentences are far shorter than 512 tokens.',
+      'mteb_except_retrieval_eval.py L2-normalizes STS embeddings; cosine scores do not change (embed --normalize writes them so).',
     ],
   },
   repllama: {

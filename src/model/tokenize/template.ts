@@ -8,15 +8,19 @@
 // Syntax (documented in the README, section "Templates"):
 //   {text}            the sentence (after preprocessing); at least one
 //   {instruction}     the preset's instruction or --instruction
-//   {bos} {eos}       BOS / EOS written as ids; {bos} only first (BOS is always first, written or not)
+//   {bos} {eos}       BOS / EOS written as ids; {bos} only first (BOS is always first, written or not;
+//                     a model whose own template adds no BOS, like Qwen's, gets none either way)
 //   {text*} {eos*}... a star marks the piece pooled; marked pieces must be adjacent (one span)
 //   {(} ... {)}       a group: the text inside is one piece (tokenized together); {(*} marks it pooled
 //   {{ }}             literal braces
 // Pooling (last | avg | first | weighted) works over the marked span, or over every token when the
 // template marks none.
+// Strings are tokenized as `Tokenizer.pieces` (no special tokens) and only as far as maxLength needs
+// (src/model/tokenize/prefix.ts): a 1 MB sentence costs what its first few thousand characters cost.
 import type { Pooling } from '../../backend/ops.ts';
 import { UserError } from '../../errors.ts';
 import type { Tokenizer } from '../arch/types.ts';
+import { piecesPrefix } from './prefix.ts';
 
 export type Tokenization = 'whole' | 'pieces';
 export const TOKENIZATIONS: readonly Tokenization[] = ['whole', 'pieces'];
@@ -150,7 +154,7 @@ export function pieceLabel(p: Piece): string {
 export interface Span { from: number; to: number }
 
 export interface Encoded {
-  /** Every input id, BOS first (and EOS where the template writes it). */
+  /** Every input id, BOS first where the model has one (and EOS where the template writes it). */
   ids: number[];
   /** Token range pooled over: the marked span, or null for every token. */
   span: Span | null;
@@ -191,28 +195,32 @@ function eosOf(tok: Tokenizer): number {
 export function encodeWithTemplate(tok: Tokenizer, r: EncodeRule, text: string, where = 'the input'): Encoded {
   const t = r.template;
   if (!Number.isInteger(r.maxLength) || r.maxLength < 2) throw new UserError(`--max-length must be an integer >= 2, got ${r.maxLength}`);
-  const sp = (s: string) => tok.encode(s).slice(1); // SentencePiece ids of s alone (with its leading space)
+  // The model's BOS slot: [bos] where its template has one, none for Qwen. Pieces of a string are its
+  // ids alone (SentencePiece's with their leading space), tokenized only as far as maxLength needs.
+  const bos = tok.bosId === null ? [] : [tok.bosId];
+  const b0 = bos.length;
+  const prefix = (s: string, max: number, atLeast = 0) => piecesPrefix(tok, s, max, atLeast, where);
   let out: Encoded;
   if (r.tokenize === 'pieces') {
-    const ids = [tok.bosId];
+    const ids = bos.slice();
     const pieces: Encoded['pieces'] = [];
     let truncated = false;
     const ranges: Span[] = [];
     t.pieces.forEach((p, k) => {
       if (k === 0 && kindOf(p) === 'bos') {
-        ranges.push({ from: 0, to: 1 });
-        pieces.push({ label: pieceLabel(p), from: 0, to: 1 });
+        ranges.push({ from: 0, to: b0 });
+        pieces.push({ label: pieceLabel(p), from: 0, to: b0 });
         return;
       }
-      if (k === 0) pieces.push({ label: '(BOS)', from: 0, to: 1 });
-      let pid = kindOf(p) === 'eos' ? [eosOf(tok)] : sp(render(p, text, r.instruction));
+      if (k === 0 && b0) pieces.push({ label: '(BOS)', from: 0, to: b0 });
+      let pid = kindOf(p) === 'eos' ? [eosOf(tok)] : prefix(render(p, text, r.instruction), r.maxLength).ids;
       if (pid.length > r.maxLength) {
         pid = pid.slice(0, r.maxLength); // Echo's rule: every piece on its own
         truncated = true;
       }
       ranges.push({ from: ids.length, to: ids.length + pid.length });
       pieces.push({ label: pieceLabel(p), from: ids.length, to: ids.length + pid.length });
-      ids.push(...pid);
+      for (const id of pid) ids.push(id);
     });
     const span = t.pooled ? { from: ranges[t.pooled[0]].from, to: ranges[t.pooled[1]].to } : null;
     out = { ids, span, truncated, pieces };
@@ -221,15 +229,27 @@ export function encodeWithTemplate(tok: Tokenizer, r: EncodeRule, text: string, 
     const { lead, trail } = ends(t);
     const midEnd = t.pieces.length - trail;
     const mid = t.pieces.slice(lead, midEnd);
-    const full = tok.encode(mid.map((p) => render(p, text, r.instruction)).join(''));
+    const rendered = mid.map((p) => render(p, text, r.instruction));
+    const str = rendered.join('');
     const limit = r.maxLength - trail;
     if (limit < 1) throw new UserError(`--max-length ${r.maxLength} leaves no room for the text before the template's ${trail} trailing {eos}`);
-    const cut = full.slice(0, limit);
+    // a marked suffix of the string needs its own token count at a cut inside it (below)
+    const marked = t.pooled && t.pooled[0] < midEnd && t.pooled[0] >= lead ? t.pooled[0] - lead : -1;
+    const markedAt = marked < 0 ? 0 : rendered.slice(0, marked).join('').length;
+    let head = prefix(str, Math.max(0, limit - b0), marked < 0 ? 0 : markedAt + 1);
+    // the cut must be safe in the marked suffix alone too (it is, unless it sits right after a split
+    // surrogate pair at the suffix's start): else the next cut
+    while (marked >= 0 && head.cut < str.length && tok.safeCut?.(str.slice(markedAt), head.cut - markedAt, head.cut - markedAt + 1) !== head.cut - markedAt) {
+      head = prefix(str, Math.max(0, limit - b0), head.cut + 1);
+    }
+    const whole = head.cut === str.length;
+    const full = bos.concat(head.ids); // the string's ids after BOS: all of them, or more than limit
+    const cut = full.length > limit ? full.slice(0, limit) : full;
     const eos = trail ? new Array<number>(trail).fill(eosOf(tok)) : [];
-    const ids = [...cut, ...eos];
+    const ids = cut.concat(eos);
     const pieces: Encoded['pieces'] = [
-      { label: lead ? '{bos}' : '(BOS)', from: 0, to: 1 },
-      { label: `${mid.map(pieceLabel).join(' + ')} (one string)`, from: 1, to: cut.length },
+      ...(lead || b0 ? [{ label: lead ? '{bos}' : '(BOS)', from: 0, to: b0 }] : []),
+      { label: `${mid.map(pieceLabel).join(' + ')} (one string)`, from: b0, to: cut.length },
       ...eos.map((_, i) => ({ label: pieceLabel(t.pieces[midEnd + i]), from: cut.length + i, to: cut.length + i + 1 })),
     ];
     let span: Span | null = null;
@@ -238,11 +258,15 @@ export function encodeWithTemplate(tok: Tokenizer, r: EncodeRule, text: string, 
       let from: number;
       if (a === 0 && lead) from = 0;
       else if (a < midEnd) {
-        // LLM2Vec's rule: the marked text's own token count, counted back from the end of the string
-        const n = sp(t.pieces.slice(a, midEnd).map((p) => render(p, text, r.instruction)).join('')).length;
-        from = Math.min(Math.max(1, full.length - n), cut.length);
+        // LLM2Vec's rule: the marked text's own token count, counted back from the end of the string.
+        // Cut at the same safe place in both, the ids after the cut are the same, so the difference of
+        // the two counts is that of their prefixes.
+        const before = whole
+          ? full.length - tok.pieces(str.slice(markedAt)).length
+          : full.length - tok.pieces(str.slice(markedAt, head.cut)).length;
+        from = Math.min(Math.max(b0, before), cut.length);
       } else from = cut.length + (a - midEnd);
-      const to = b >= midEnd ? cut.length + (b - midEnd) + 1 : b === 0 && lead ? 1 : cut.length;
+      const to = b >= midEnd ? cut.length + (b - midEnd) + 1 : b === 0 && lead ? b0 : cut.length;
       span = { from, to };
     }
     out = { ids, span, truncated: full.length > limit, pieces };
