@@ -45,7 +45,10 @@ export async function embed(sentences: readonly string[], o: EmbedOptions): Prom
   }
   const run: RunOptions = {
     ...settings,
-    billmStartIndex: o.billmStartIndex === undefined ? presetStartIndex(getPreset(o.preset ?? 'bellm-sts'), e.decoder.numLayers) : o.billmStartIndex,
+    // absent: the preset's k, else 0 for a model whose config.json asks for bidirectional attention, else all causal
+    billmStartIndex: o.billmStartIndex === undefined
+      ? presetStartIndex(getPreset(o.preset ?? 'bellm-sts'), e.decoder.numLayers) ?? (e.model.config.arch.bidirectional ? 0 : null)
+      : o.billmStartIndex,
     nLayers: o.nLayers ?? null, batchTokens: o.batchTokens,
   };
   run.cache = openEmbeddingCache(e, run, o.cacheDir);

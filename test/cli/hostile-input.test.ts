@@ -148,7 +148,7 @@ test('D11: token ids the embedding table does not have are refused when the mode
 
 test('D12: a tokenizer.json that is valid JSON but not a tokenizer is one line', async (t) => {
   const dir = tempDir(t);
-  // more bodies in test/model/tokenizer.test.ts and the property test
+  // more bodies in test/model/tokenize/tokenizer.test.ts and the property test
   for (const [i, body] of ['{}', '{"model": {"type": "Unigram", "vocab": 5}}'].entries()) {
     const m = copyDir(fixture('tiny-llama-fp16'), path.join(dir, `tok${i}`), ['config.json', 'model.safetensors', 'tokenizer_config.json']);
     fs.writeFileSync(path.join(m, 'tokenizer.json'), body);

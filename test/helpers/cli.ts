@@ -45,3 +45,11 @@ export async function cliFails(args: readonly string[], o: CliOptions = {}): Pro
   if (r.code === 0) throw new Error(`expected failure: ${args.join(' ')}`);
   return { code: r.code, stderr: r.stderr.trim() };
 }
+
+/** A refusal as the project promises one: exit 2 and exactly one stderr line matching `re`. */
+export function expectOneLine(t: import('ava').ExecutionContext, r: { code: number; stderr: string }, re: RegExp): void {
+  t.is(r.code, 2, r.stderr);
+  const lines = r.stderr.trimEnd().split('\n');
+  t.is(lines.length, 1, r.stderr);
+  t.regex(lines[0], re);
+}

@@ -1,6 +1,6 @@
 // Tiny random checkpoints of the architectures of issue 25, written from a seed (same bytes on every
 // machine), for the transformers goldens (scripts/goldens/arch_goldens.py) and the tests that check
-// the decoder against them (test/model/arch-goldens.test.ts).
+// the decoder against them (test/model/arch/arch-goldens.test.ts).
 //
 // Each one is what a user downloads, shrunk: config.json with the key names and layout of the released
 // checkpoint it mirrors (saved the way transformers saves a config: json.dumps(indent=2, sort_keys=True)),

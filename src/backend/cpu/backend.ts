@@ -5,7 +5,7 @@
 //                                       RMSNorm, RoPE and attention; name 'cpu (openblas)' or 'cpu (js)'
 //   new CpuBackend({ reference: true }) the plain loops of kernels.ts, name 'cpu (reference)'
 // Every fast kernel is checked against its reference twin (test/backend/cpu-fast.test.ts), both
-// builds against the goldens (test/model/decoder-goldens.test.ts), and every op through this
+// builds against the goldens (test/model/arch/decoder-goldens.test.ts), and every op through this
 // interface in test/backend/parity.test.ts. The fast build's embeddings of a sentence do not depend
 // on the rest of its batch bit for bit where `batchInvariant()` says so (the JS matmul, and OpenBLAS
 // kernels that round a row alike at every position: see rowInvariant in blas.ts); elsewhere (OpenBLAS's

@@ -75,8 +75,9 @@ export async function embedSpec(a: EmbedArgs): Promise<EmbedSpec> {
   const source = modelSource(a);
   const model = await resolveModel(source, settings.mask);
   const cacheDir = cacheDirOf(a);
-  const L = preflightModel(model.modelDir, { cacheDir, batchTokens: a['batch-tokens'], batchSize: a['batch-size'] }, settings).num_hidden_layers;
-  const billmStartIndex = startIndexFrom(a['billm-start-index'], L, a.preset), nLayers = nLayersFrom(a['n-layers'], L);
+  const cfg = preflightModel(model.modelDir, { cacheDir, batchTokens: a['batch-tokens'], batchSize: a['batch-size'] }, settings);
+  const L = cfg.num_hidden_layers;
+  const billmStartIndex = startIndexFrom(a['billm-start-index'], L, a.preset, cfg.arch.bidirectional), nLayers = nLayersFrom(a['n-layers'], L);
   checkOutputFile(a.output, '--output');
   checkNotInput(a.input, a.output);
   checkNotInput(a.input, provenanceFile(a.output));

@@ -29,8 +29,9 @@ export function explainLines(tok: Tokenizer, s: EmbedSettings & { preset: string
     `sentence:    ${JSON.stringify(sentence)}${text !== sentence ? ` -> ${JSON.stringify(text)} (preprocess ${s.preprocess})` : ''}`,
     `template:    ${JSON.stringify(s.prompt)}`,
     ...(s.instruction !== undefined ? [`instruction: ${JSON.stringify(s.instruction)}`] : []),
-    `tokenize:    ${tokenize} (${truncationRule(tokenize, s.maxLength)})`,
-    `pooling:     ${s.pooling}: ${POOLING_WORDS[s.pooling]} of ${e.span ? `the marked span (positions ${e.span.from}..${e.span.to - 1})` : 'the whole sequence (BOS included)'}`,
+    // a tokenizer without BOS (Qwen) starts with the text: say so rather than name a BOS that is not there
+    `tokenize:    ${tokenize} (${tok.bosId === null ? truncationRule(tokenize, s.maxLength).replace(/^BOS \+ /, '') + '; this tokenizer adds no BOS' : truncationRule(tokenize, s.maxLength)})`,
+    `pooling:     ${s.pooling}: ${POOLING_WORDS[s.pooling]} of ${e.span ? `the marked span (positions ${e.span.from}..${e.span.to - 1})` : `the whole sequence${tok.bosId === null ? '' : ' (BOS included)'}`}`,
     '',
     'piece                                              positions',
     ...e.pieces.map((p) => `${p.label.padEnd(50)} ${p.to > p.from ? (p.to - p.from === 1 ? `${p.from}` : `${p.from}..${p.to - 1}`) : '(no tokens)'}`),

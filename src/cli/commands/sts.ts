@@ -150,9 +150,13 @@ export async function stsSpec(a: StsArgs, o: { offline?: boolean } = {}): Promis
   const source = modelSource(a);
   const model = await resolveModel(source, allSettings.some((s) => s.mask === 'billm') ? 'billm' : 'correct', o);
   const cacheDir = cacheDirOf(a);
-  let L = 0;
-  for (const s of allSettings) L = preflightModel(model.modelDir, { cacheDir, batchTokens: a['batch-tokens'], batchSize: a['batch-size'] }, s).num_hidden_layers;
-  const ks = presets.map((p) => startIndexFrom(a['billm-start-index'], L, p));
+  let L = 0, native = false;
+  for (const s of allSettings) {
+    const c = preflightModel(model.modelDir, { cacheDir, batchTokens: a['batch-tokens'], batchSize: a['batch-size'] }, s);
+    L = c.num_hidden_layers;
+    native = c.arch.bidirectional;
+  }
+  const ks = presets.map((p) => startIndexFrom(a['billm-start-index'], L, p, native));
   const nLayers = nLayersFrom(a['n-layers'], L);
   const pl = a['pivot-layer'];
   if (pl !== 'final' && !(/^\d+$/.test(pl) && Number(pl) <= L)) throw new UserError(`--pivot-layer ${pl}: 'final' or an integer 0..${L}`);

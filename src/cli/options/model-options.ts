@@ -74,10 +74,15 @@ export function settingsFrom(a: ModelArgs, presetName = a.preset): EmbedSettings
 
 /**
  * `--billm-start-index k` validated against the model depth; -1 = all causal (BiLLM's -1); absent = what
- * the preset fixes for this depth (llm2vec: 0; bellm-paper: 31 on a 32-layer model, refused on others), else all causal.
+ * the preset fixes for this depth (llm2vec: 0; bellm-paper: 31 on a 32-layer model, refused on others),
+ * else 0 for a model whose config.json asks for bidirectional attention (EmbeddingGemma's
+ * use_bidirectional_attention: `nativeBidirectional`), else all causal.
  */
-export function startIndexFrom(v: number | undefined, numLayers: number, presetName?: string): number | null {
-  if (v === undefined) return presetName === undefined ? null : presetStartIndex(getPreset(presetName), numLayers);
+export function startIndexFrom(v: number | undefined, numLayers: number, presetName?: string, nativeBidirectional = false): number | null {
+  if (v === undefined) {
+    const fixed = presetName === undefined ? null : presetStartIndex(getPreset(presetName), numLayers);
+    return fixed ?? (nativeBidirectional ? 0 : null);
+  }
   if (v === -1) return null;
   if (!Number.isInteger(v) || v < 0 || v > numLayers) {
     throw new UserError(`--billm-start-index ${v} is outside 0..${numLayers} (the model has ${numLayers} layers; -1 = all causal)`);

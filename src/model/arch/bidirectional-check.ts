@@ -38,7 +38,7 @@ export const PROBES = [
 
 /**
  * Leak and floor are maxima of the same statistic over a few dozen tokens. Measured with rounding
- * noise injected into every matmul and attention output (test/model/bidirectional-check.test.ts;
+ * noise injected into every matmul and attention output (test/model/arch/bidirectional-check.test.ts;
  * 150 seeds x 4 layers, with and without the LoRA): a correct backend's leak is at most 1.65 x its
  * floor, at 1e-5 relative noise (fp32) and at 1e-2 (bf16/fp16, with COPIES_16BIT). 3 leaves 1.8x
  * beyond that; under the 1e-2 noise the smallest bidirectional change on the fixture model is still

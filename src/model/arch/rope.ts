@@ -3,7 +3,7 @@
 // smoothed), following transformers' modeling_rope_utils.py (_compute_default_rope_parameters,
 // _compute_linear_scaling_rope_parameters, _compute_llama3_parameters; transformers 5.18). The
 // arithmetic is float64 here; transformers computes the same expressions in float32, so the two
-// differ by float32 rounding (test/model/rope-goldens.test.ts checks against its values).
+// differ by float32 rounding (test/model/arch/rope-goldens.test.ts checks against its values).
 import type { RopeFreqs } from '../../backend/ops.ts';
 import type { LayerType, LlamaConfig, RopeParams } from './types.ts';
 

@@ -1,14 +1,15 @@
 // Presets for the decoder embedders people use today (issue 25): Qwen3-Embedding, gte-Qwen2 and the
 // LLM2Vec Llama-3 form, each read from its official code or model card (repository, files and commit in
 // `origin`). Where the code and the issue disagree, the code wins and a note says so (`bellm-bench
-// presets`). Template syntax: src/model/tokenize/template.ts. test/model/embedder-presets.test.ts checks
+// presets`). Template syntax: src/model/tokenize/template.ts. test/model/presets/embedder-presets.test.ts checks
 // every preset's ids and pooled positions against goldens that scripts/goldens/preset_goldens.py computes
 // by the official rules with the real tokenizers.
+import { RECIPE_PRESETS } from './recipes.ts';
 import type { Preset } from './settings.ts';
 
 const QWEN3_EMBEDDING = { repository: 'QwenLM/Qwen3-Embedding', commit: 'f4ad0c434c0e3534494e26a4a6bdfd8ab1431968' };
 /** The same commit as the llm2vec preset (recipes.ts): llm2vec/llm2vec.py is unchanged since. */
-const LLM2VEC = { repository: 'McGill-NLP/llm2vec', commit: '312adcfb578b4023bfc9d3bcc83b6b87448ab059' };
+const LLM2VEC = { repository: RECIPE_PRESETS.llm2vec.origin![0].repository, commit: RECIPE_PRESETS.llm2vec.origin![0].commit };
 
 /**
  * Qwen's <|endoftext|> (id 151643) written as text: the tokenizer turns the added token's string into its
@@ -97,16 +98,10 @@ export const EMBEDDER_PRESETS: Record<string, Preset> = {
     ],
   },
   'llm2vec-llama3': {
+    // llm2vec's settings (whole tokenization, its instruction and rule, mean over the span, 512, every layer bidirectional)
+    ...RECIPE_PRESETS.llm2vec,
     name: 'llm2vec-llama3',
-    preprocess: 'none',
     prompt: '<|start_header_id|>user<|end_header_id|>\n\n{instruction} {(*}{text}<|eot_id|>{)}',
-    tokenize: 'whole',
-    instruction: 'Retrieve semantically similar text:',
-    instructionRule: 'llm2vec',
-    pooling: 'avg',
-    maxLength: 512,
-    mask: 'correct',
-    billmStartIndex: { value: 0 },
     source: 'LLM2Vec (BehnamGhader et al. 2024) on Meta-Llama-3-8B-Instruct (McGill-NLP/LLM2Vec-Meta-Llama-3-8B-Instruct-mntp '
       + 'and its -supervised / -unsup-simcse adapters): llm2vec.py prepare_for_tokenization (for config._name_or_path '
       + '"meta-llama/Meta-Llama-3-8B-Instruct": "<|start_header_id|>user<|end_header_id|>\\n\\n" + text.strip() + "<|eot_id|>"), '

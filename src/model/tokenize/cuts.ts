@@ -21,7 +21,7 @@
 //     added tokens with lstrip/rstrip/single_word/normalized are not handled, and then no cut is offered.
 // Anything else (other normalizers, pre-tokenizers, regexes, models) offers no cut: short texts are
 // tokenized whole and long ones refused (prefix.ts). The property tests in
-// test/model/tokenizer-prefix.test.ts check cuts against full tokenization on random texts.
+// test/model/tokenize/tokenizer-prefix.test.ts check cuts against full tokenization on random texts.
 
 export type CutRule = (text: string, from: number, to: number) => number;
 

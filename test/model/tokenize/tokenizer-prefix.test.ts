@@ -10,14 +10,14 @@ import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Tokenizer } from '../../src/model/arch/types.ts';
-import { UserError } from '../../src/errors.ts';
-import { CUT_SCAN, encodeTruncated, LongTextError, piecesPrefix } from '../../src/model/tokenize/prefix.ts';
-import { encodeWithTemplate, parseTemplate, type EncodeRule, type Encoded, type Span, type Tokenization } from '../../src/model/tokenize/template.ts';
-import { loadTokenizer, truncate } from '../../src/model/tokenize/tokenizer.ts';
-import { copyDir, tempDir } from '../helpers/damaged.ts';
-import { jsonTokenizer } from '../helpers/lenml-tokenizers.ts';
-import { fixture } from '../helpers/shared.ts';
+import type { Tokenizer } from '../../../src/model/arch/types.ts';
+import { UserError } from '../../../src/errors.ts';
+import { CUT_SCAN, encodeTruncated, LongTextError, piecesPrefix } from '../../../src/model/tokenize/prefix.ts';
+import { encodeWithTemplate, parseTemplate, type EncodeRule, type Encoded, type Span, type Tokenization } from '../../../src/model/tokenize/template.ts';
+import { loadTokenizer, truncate } from '../../../src/model/tokenize/tokenizer.ts';
+import { copyDir, tempDir } from '../../helpers/damaged.ts';
+import { jsonTokenizer } from '../../helpers/lenml-tokenizers.ts';
+import { fixture } from '../../helpers/shared.ts';
 
 // BELLM_PROPERTY_SEED / BELLM_PROPERTY_SCALE (a run multiplier) for longer searches by hand
 const SEED = Number(process.env.BELLM_PROPERTY_SEED ?? 20250525);

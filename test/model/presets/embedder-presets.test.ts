@@ -16,13 +16,13 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeAll } from '../../src/model/embed/embedder.ts';
-import { EMBEDDER_PRESETS } from '../../src/model/presets/embedders.ts';
-import { getPreset, PRESETS, presetStartIndex, resolveSettings } from '../../src/model/presets/presets.ts';
-import { encodeWithTemplate, parseTemplate, pooledPositions } from '../../src/model/tokenize/template.ts';
-import { loadTokenizer } from '../../src/model/tokenize/tokenizer.ts';
-import type { Tokenizer } from '../../src/model/arch/types.ts';
-import { repoRoot } from '../helpers/shared.ts';
+import { encodeAll } from '../../../src/model/embed/embedder.ts';
+import { EMBEDDER_PRESETS } from '../../../src/model/presets/embedders.ts';
+import { getPreset, PRESETS, presetStartIndex, resolveSettings } from '../../../src/model/presets/presets.ts';
+import { encodeWithTemplate, parseTemplate, pooledPositions } from '../../../src/model/tokenize/template.ts';
+import { loadTokenizer } from '../../../src/model/tokenize/tokenizer.ts';
+import type { Tokenizer } from '../../../src/model/arch/types.ts';
+import { repoRoot } from '../../helpers/shared.ts';
 
 interface PresetGolden {
   preset: string;

@@ -5,13 +5,13 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CpuBackend } from '../../src/backend/cpu/backend.ts';
-import { UserError } from '../../src/errors.ts';
-import { Embedder } from '../../src/model/embed/embedder.ts';
-import { loadModel } from '../../src/model/formats/load.ts';
-import { resolveSettings } from '../../src/model/presets/presets.ts';
-import { loadTokenizer } from '../../src/model/tokenize/tokenizer.ts';
-import { writeTinyArch } from '../helpers/tiny-arch.ts';
+import { CpuBackend } from '../../../src/backend/cpu/backend.ts';
+import { UserError } from '../../../src/errors.ts';
+import { Embedder } from '../../../src/model/embed/embedder.ts';
+import { loadModel } from '../../../src/model/formats/load.ts';
+import { resolveSettings } from '../../../src/model/presets/presets.ts';
+import { loadTokenizer } from '../../../src/model/tokenize/tokenizer.ts';
+import { writeTinyArch } from '../../helpers/tiny-arch.ts';
 
 test('gemma3: a tokenizer whose added tokens pass the table loads; a text using one is refused, naming the token', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bb-vocab-'));

@@ -1,9 +1,9 @@
 // Decoder.dispose frees every uploaded weight once (an experiment grid opens one model after another).
 import test from 'ava';
-import { CpuBackend } from '../../src/backend/cpu/backend.ts';
-import type { WeightHandle } from '../../src/backend/ops.ts';
-import { Decoder } from '../../src/model/arch/decoder.ts';
-import { CONFIGS, randomWeights } from '../../benchmarks/cpu-throughput/workload.ts';
+import { CpuBackend } from '../../../src/backend/cpu/backend.ts';
+import type { WeightHandle } from '../../../src/backend/ops.ts';
+import { Decoder } from '../../../src/model/arch/decoder.ts';
+import { CONFIGS, randomWeights } from '../../../benchmarks/cpu-throughput/workload.ts';
 
 test('dispose frees the embedding, the final norm and the 9 weights of every layer, each once', (t) => {
   const config = CONFIGS.tiny;

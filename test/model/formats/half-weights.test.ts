@@ -4,16 +4,16 @@
 // bf16, with and without a LoRA adapter), and equal to the fp32 path on weights rounded the same way.
 import test from 'ava';
 import fc from 'fast-check';
-import { CpuBackend } from '../../src/backend/cpu/backend.ts';
-import { POOLINGS } from '../../src/backend/ops.ts';
-import { packBatch } from '../../src/model/arch/batch.ts';
-import { Decoder } from '../../src/model/arch/decoder.ts';
-import { bf16Bits, f16Bits, firstNonFiniteHalf, halfToNumber, toHalfBits, widenHalf } from '../../src/model/formats/dtype.ts';
-import { isHalfMatrix } from '../../src/model/formats/half-matrix.ts';
-import { loadModel } from '../../src/model/formats/load.ts';
-import type { Matrix, ModelWeights } from '../../src/model/arch/types.ts';
-import { fixture, goldens } from '../helpers/shared.ts';
-import { firstFailure } from '../helpers/tolerance.ts';
+import { CpuBackend } from '../../../src/backend/cpu/backend.ts';
+import { POOLINGS } from '../../../src/backend/ops.ts';
+import { packBatch } from '../../../src/model/arch/batch.ts';
+import { Decoder } from '../../../src/model/arch/decoder.ts';
+import { bf16Bits, f16Bits, firstNonFiniteHalf, halfToNumber, toHalfBits, widenHalf } from '../../../src/model/formats/dtype.ts';
+import { isHalfMatrix } from '../../../src/model/formats/half-matrix.ts';
+import { loadModel } from '../../../src/model/formats/load.ts';
+import type { Matrix, ModelWeights } from '../../../src/model/arch/types.ts';
+import { fixture, goldens } from '../../helpers/shared.ts';
+import { firstFailure } from '../../helpers/tolerance.ts';
 
 const f32 = (x: number): number => Math.fround(x);
 const bf16Value = (bits: number): number => new Float32Array(new Uint32Array([bits << 16]).buffer)[0];

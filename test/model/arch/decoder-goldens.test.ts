@@ -1,14 +1,14 @@
 // Decoder parity with ../shared/fixtures/goldens.json (an independent float64 forward checked
 // against transformers and PEFT), at the fixture README's float32 tolerances.
 import test from 'ava';
-import { CpuBackend } from '../../src/backend/cpu/backend.ts';
-import { POOLINGS } from '../../src/backend/ops.ts';
-import { packBatch, packBatchBillmCompat } from '../../src/model/arch/batch.ts';
-import { Decoder } from '../../src/model/arch/decoder.ts';
-import { loadModel } from '../../src/model/formats/load.ts';
-import type { LoadedModel } from '../../src/model/arch/types.ts';
-import { fixture, goldens } from '../helpers/shared.ts';
-import { BATCH_VARIANCE_REL, firstFailure } from '../helpers/tolerance.ts';
+import { CpuBackend } from '../../../src/backend/cpu/backend.ts';
+import { POOLINGS } from '../../../src/backend/ops.ts';
+import { packBatch, packBatchBillmCompat } from '../../../src/model/arch/batch.ts';
+import { Decoder } from '../../../src/model/arch/decoder.ts';
+import { loadModel } from '../../../src/model/formats/load.ts';
+import type { LoadedModel } from '../../../src/model/arch/types.ts';
+import { fixture, goldens } from '../../helpers/shared.ts';
+import { BATCH_VARIANCE_REL, firstFailure } from '../../helpers/tolerance.ts';
 
 const g = goldens();
 const H = 64;

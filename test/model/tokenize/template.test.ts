@@ -1,12 +1,12 @@
 // Templates: syntax, the two tokenization rules, spans, truncation. Reference ids are SentencePiece ids
 // of each piece alone (tok.encode(piece) without its BOS), written out by hand per case.
 import test from 'ava';
-import { UserError } from '../../src/errors.ts';
-import { encodeRule } from '../../src/model/embed/embedder.ts';
-import { resolveSettings } from '../../src/model/presets/presets.ts';
-import { checkTokenization, encodeWithTemplate, parseTemplate, pooledPositions, type EncodeRule, type Tokenization } from '../../src/model/tokenize/template.ts';
-import { loadTokenizer } from '../../src/model/tokenize/tokenizer.ts';
-import { fixture, goldens } from '../helpers/shared.ts';
+import { UserError } from '../../../src/errors.ts';
+import { encodeRule } from '../../../src/model/embed/embedder.ts';
+import { resolveSettings } from '../../../src/model/presets/presets.ts';
+import { checkTokenization, encodeWithTemplate, parseTemplate, pooledPositions, type EncodeRule, type Tokenization } from '../../../src/model/tokenize/template.ts';
+import { loadTokenizer } from '../../../src/model/tokenize/tokenizer.ts';
+import { fixture, goldens } from '../../helpers/shared.ts';
 
 const tok = loadTokenizer(fixture('tiny-llama'));
 const SP = (s: string): number[] => tok.encode(s).slice(1);

@@ -22,9 +22,9 @@
 // tokenizer that returns the characters it is given, so the exact string the preset builds is compared
 // with the official one, character for character.
 import test from 'ava';
-import { getPreset, preprocess, resolveSettings } from '../../src/model/presets/presets.ts';
-import { encodeWithTemplate, parseTemplate } from '../../src/model/tokenize/template.ts';
-import { TASK_SPECS } from '../../src/tasks/registry.ts';
+import { getPreset, preprocess, resolveSettings } from '../../../src/model/presets/presets.ts';
+import { encodeWithTemplate, parseTemplate } from '../../../src/model/tokenize/template.ts';
+import { TASK_SPECS } from '../../../src/tasks/registry.ts';
 
 const UNILM_COMMIT = '59d0483d235a338fcd57a1f90d4a199a39e0f401';
 

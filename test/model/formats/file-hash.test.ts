@@ -6,11 +6,11 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { UserError } from '../../src/errors.ts';
-import { defaultMemoPath, hashFile, sha256Stream } from '../../src/model/formats/file-hash.ts';
-import { hashModelFiles, weightFileNames } from '../../src/model/formats/model-files.ts';
-import { tempDir } from '../helpers/damaged.ts';
-import { fixture, repoRoot } from '../helpers/shared.ts';
+import { UserError } from '../../../src/errors.ts';
+import { defaultMemoPath, hashFile, sha256Stream } from '../../../src/model/formats/file-hash.ts';
+import { hashModelFiles, weightFileNames } from '../../../src/model/formats/model-files.ts';
+import { tempDir } from '../../helpers/damaged.ts';
+import { fixture, repoRoot } from '../../helpers/shared.ts';
 
 const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 

@@ -6,10 +6,10 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../../src/errors.ts';
-import { encodeWithTemplate, parseTemplate, type Tokenization } from '../../src/model/tokenize/template.ts';
-import { postProcessorSpecials } from '../../src/model/tokenize/tokenizer.ts';
-import { JSON_TOKENIZERS, jsonTokenizer, packageModels, sha256, tokenizerGolden } from '../helpers/lenml-tokenizers.ts';
+import { UserError } from '../../../src/errors.ts';
+import { encodeWithTemplate, parseTemplate, type Tokenization } from '../../../src/model/tokenize/template.ts';
+import { postProcessorSpecials } from '../../../src/model/tokenize/tokenizer.ts';
+import { JSON_TOKENIZERS, jsonTokenizer, packageModels, sha256, tokenizerGolden } from '../../helpers/lenml-tokenizers.ts';
 
 const RERUN = 'rerun `python scripts/goldens/tokenizer_goldens.py` (with Python tokenizers and transformers) and review the diff';
 

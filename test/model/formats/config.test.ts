@@ -2,11 +2,11 @@
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../../src/errors.ts';
-import { normalizeConfig, readConfig } from '../../src/model/formats/config.ts';
-import { copyDir, tempDir } from '../helpers/damaged.ts';
-import { fixture } from '../helpers/shared.ts';
-import { llamaArch } from '../../src/model/formats/config.ts';
+import { UserError } from '../../../src/errors.ts';
+import { normalizeConfig, readConfig } from '../../../src/model/formats/config.ts';
+import { copyDir, tempDir } from '../../helpers/damaged.ts';
+import { fixture } from '../../helpers/shared.ts';
+import { llamaArch } from '../../../src/model/formats/config.ts';
 
 const base = () => JSON.parse(fs.readFileSync(fixture('tiny-llama/config.json'), 'utf8')) as Record<string, unknown>;
 

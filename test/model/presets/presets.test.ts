@@ -1,7 +1,7 @@
 import test from 'ava';
-import { UserError } from '../../src/errors.ts';
-import { applyPrompt, PRESETS, PROMPTS, preprocess, resolvePrompt, resolveSettings } from '../../src/model/presets/presets.ts';
-import { goldens } from '../helpers/shared.ts';
+import { UserError } from '../../../src/errors.ts';
+import { applyPrompt, PRESETS, PROMPTS, preprocess, resolvePrompt, resolveSettings } from '../../../src/model/presets/presets.ts';
+import { goldens } from '../../helpers/shared.ts';
 
 const g = goldens();
 

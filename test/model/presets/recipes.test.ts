@@ -4,24 +4,24 @@
 // official pooling averages, and the pooled vectors against the decoder's per-token hidden states
 // (proven against the float64 goldens) averaged by hand over those positions.
 import test from 'ava';
-import { CpuBackend } from '../../src/backend/cpu/backend.ts';
-import type { Pooling } from '../../src/backend/ops.ts';
-import { loadTasks, runSts } from '../../src/experiments/run/sts.ts';
-import { allSentences } from '../../src/tasks/load.ts';
-import { runDegrade, pointOptions } from '../../src/experiments/run/degrade.ts';
-import { sweepBatch } from '../../src/experiments/run/sweep.ts';
-import { packBatch, packBatchBillmCompat } from '../../src/model/arch/batch.ts';
-import { Embedder, encodeAll } from '../../src/model/embed/embedder.ts';
-import { loadModel } from '../../src/model/formats/load.ts';
-import { getPreset, PRESETS, presetStartIndex, preprocess, resolveSettings } from '../../src/model/presets/presets.ts';
-import { RECIPE_PRESETS } from '../../src/model/presets/recipes.ts';
-import { pooledPositions } from '../../src/model/tokenize/template.ts';
-import { loadTokenizer } from '../../src/model/tokenize/tokenizer.ts';
+import { CpuBackend } from '../../../src/backend/cpu/backend.ts';
+import type { Pooling } from '../../../src/backend/ops.ts';
+import { loadTasks, runSts } from '../../../src/experiments/run/sts.ts';
+import { allSentences } from '../../../src/tasks/load.ts';
+import { runDegrade, pointOptions } from '../../../src/experiments/run/degrade.ts';
+import { sweepBatch } from '../../../src/experiments/run/sweep.ts';
+import { packBatch, packBatchBillmCompat } from '../../../src/model/arch/batch.ts';
+import { Embedder, encodeAll } from '../../../src/model/embed/embedder.ts';
+import { loadModel } from '../../../src/model/formats/load.ts';
+import { getPreset, PRESETS, presetStartIndex, preprocess, resolveSettings } from '../../../src/model/presets/presets.ts';
+import { RECIPE_PRESETS } from '../../../src/model/presets/recipes.ts';
+import { pooledPositions } from '../../../src/model/tokenize/template.ts';
+import { loadTokenizer } from '../../../src/model/tokenize/tokenizer.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fixture, goldens, sentevalDir } from '../helpers/shared.ts';
-import { firstFailure } from '../helpers/tolerance.ts';
+import { fixture, goldens, sentevalDir } from '../../helpers/shared.ts';
+import { firstFailure } from '../../helpers/tolerance.ts';
 
 const g = goldens();
 const tok = loadTokenizer(fixture('tiny-llama'));

@@ -7,10 +7,10 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ropeInvFreq } from '../../src/model/arch/rope.ts';
-import { readConfig } from '../../src/model/formats/config.ts';
-import { repoRoot } from '../helpers/shared.ts';
-import { TINY_ARCHS, writeTinyArchConfig, type TinyArch } from '../helpers/tiny-arch.ts';
+import { ropeInvFreq } from '../../../src/model/arch/rope.ts';
+import { readConfig } from '../../../src/model/formats/config.ts';
+import { repoRoot } from '../../helpers/shared.ts';
+import { TINY_ARCHS, writeTinyArchConfig, type TinyArch } from '../../helpers/tiny-arch.ts';
 
 interface RopeGolden { rope: Record<string, { invFreq: number[]; invFreqFloat64: number[]; llama3Regions?: string[] }> }
 const golden = (arch: TinyArch) => JSON.parse(readFileSync(join(repoRoot, 'test', 'goldens', 'arch', `${arch}.json`), 'utf8')) as RopeGolden;

@@ -7,9 +7,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { EmbeddingCache, MemoryStore } from '../../src/model/embed/embedding-cache.ts';
-import { tempDir } from '../helpers/damaged.ts';
-import { repoRoot } from '../helpers/shared.ts';
+import { EmbeddingCache, MemoryStore } from '../../../src/model/embed/embedding-cache.ts';
+import { tempDir } from '../../helpers/damaged.ts';
+import { repoRoot } from '../../helpers/shared.ts';
 
 const DIM = 16;
 /** A distinct, finite vector per text. */

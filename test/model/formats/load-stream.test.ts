@@ -2,15 +2,15 @@
 // the file only when a weight is uploaded, each tensor exactly once by the CUDA backend.
 import { existsSync } from 'node:fs';
 import test from 'ava';
-import { CpuBackend } from '../../src/backend/cpu/backend.ts';
-import { CudaBackend } from '../../src/backend/cuda/backend.ts';
-import { libraryPath } from '../../src/backend/cuda/lib.ts';
-import { packBatch } from '../../src/model/arch/batch.ts';
-import { neededTensors } from '../../src/model/formats/checkpoint.ts';
-import { Decoder, type ForwardOptions } from '../../src/model/arch/decoder.ts';
-import { loadModel } from '../../src/model/formats/load.ts';
-import type { Matrix, ModelWeights } from '../../src/model/arch/types.ts';
-import { fixture, goldens } from '../helpers/shared.ts';
+import { CpuBackend } from '../../../src/backend/cpu/backend.ts';
+import { CudaBackend } from '../../../src/backend/cuda/backend.ts';
+import { libraryPath } from '../../../src/backend/cuda/lib.ts';
+import { packBatch } from '../../../src/model/arch/batch.ts';
+import { neededTensors } from '../../../src/model/formats/checkpoint.ts';
+import { Decoder, type ForwardOptions } from '../../../src/model/arch/decoder.ts';
+import { loadModel } from '../../../src/model/formats/load.ts';
+import type { Matrix, ModelWeights } from '../../../src/model/arch/types.ts';
+import { fixture, goldens } from '../../helpers/shared.ts';
 
 const dir = fixture('tiny-llama');
 const lora = fixture('tiny-lora');

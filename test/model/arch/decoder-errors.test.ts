@@ -2,15 +2,15 @@
 // every intermediate they hold before the error leaves them: no device memory leaks into the next batch.
 // A wrapper around the CPU backend counts live activations and fails the n-th call of one op.
 import test from 'ava';
-import { CpuBackend } from '../../src/backend/cpu/backend.ts';
-import type { Act, AttentionShape, Backend, PackedBatch, Pooling, RopeFreqs, WeightHandle } from '../../src/backend/ops.ts';
-import { withScope } from '../../src/backend/scope.ts';
-import { packBatch } from '../../src/model/arch/batch.ts';
-import { Decoder } from '../../src/model/arch/decoder.ts';
-import type { Matrix } from '../../src/model/arch/types.ts';
-import { sweepBatch } from '../../src/experiments/run/sweep.ts';
-import { mulberry32 as rng } from '../../src/eval/sentence-level.ts';
-import { CONFIGS, randomWeights } from '../../benchmarks/cpu-throughput/workload.ts';
+import { CpuBackend } from '../../../src/backend/cpu/backend.ts';
+import type { Act, AttentionShape, Backend, PackedBatch, Pooling, RopeFreqs, WeightHandle } from '../../../src/backend/ops.ts';
+import { withScope } from '../../../src/backend/scope.ts';
+import { packBatch } from '../../../src/model/arch/batch.ts';
+import { Decoder } from '../../../src/model/arch/decoder.ts';
+import type { Matrix } from '../../../src/model/arch/types.ts';
+import { sweepBatch } from '../../../src/experiments/run/sweep.ts';
+import { mulberry32 as rng } from '../../../src/eval/sentence-level.ts';
+import { CONFIGS, randomWeights } from '../../../benchmarks/cpu-throughput/workload.ts';
 
 class Injected extends Error {}
 

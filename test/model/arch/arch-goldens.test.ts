@@ -11,14 +11,14 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CpuBackend } from '../../src/backend/cpu/backend.ts';
-import { packBatch } from '../../src/model/arch/batch.ts';
-import { Decoder } from '../../src/model/arch/decoder.ts';
-import { loadModel } from '../../src/model/formats/load.ts';
-import { loadTokenizer } from '../../src/model/tokenize/tokenizer.ts';
-import { repoRoot } from '../helpers/shared.ts';
-import { TINY_ARCHS, writeTinyArch, type TinyArch } from '../helpers/tiny-arch.ts';
-import { firstFailure } from '../helpers/tolerance.ts';
+import { CpuBackend } from '../../../src/backend/cpu/backend.ts';
+import { packBatch } from '../../../src/model/arch/batch.ts';
+import { Decoder } from '../../../src/model/arch/decoder.ts';
+import { loadModel } from '../../../src/model/formats/load.ts';
+import { loadTokenizer } from '../../../src/model/tokenize/tokenizer.ts';
+import { repoRoot } from '../../helpers/shared.ts';
+import { TINY_ARCHS, writeTinyArch, type TinyArch } from '../../helpers/tiny-arch.ts';
+import { firstFailure } from '../../helpers/tolerance.ts';
 
 interface ArchGolden {
   arch: TinyArch;

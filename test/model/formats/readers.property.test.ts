@@ -8,16 +8,16 @@ import fc from 'fast-check';
 import { unzipSync, zipSync } from 'fflate';
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../../src/errors.ts';
-import { parsePredictions } from '../../src/eval/predictions.ts';
-import { readConfig } from '../../src/model/formats/config.ts';
-import { halfToNumber } from '../../src/model/formats/dtype.ts';
-import { SafetensorsFile } from '../../src/model/formats/safetensors.ts';
-import { loadTokenizer } from '../../src/model/tokenize/tokenizer.ts';
-import { TorchBinFile } from '../../src/model/formats/torch-bin.ts';
-import { loadTask } from '../../src/tasks/load.ts';
-import { tempDir, writeSafetensorsParts } from '../helpers/damaged.ts';
-import { fixture, sentevalDir } from '../helpers/shared.ts';
+import { UserError } from '../../../src/errors.ts';
+import { parsePredictions } from '../../../src/eval/predictions.ts';
+import { readConfig } from '../../../src/model/formats/config.ts';
+import { halfToNumber } from '../../../src/model/formats/dtype.ts';
+import { SafetensorsFile } from '../../../src/model/formats/safetensors.ts';
+import { loadTokenizer } from '../../../src/model/tokenize/tokenizer.ts';
+import { TorchBinFile } from '../../../src/model/formats/torch-bin.ts';
+import { loadTask } from '../../../src/tasks/load.ts';
+import { tempDir, writeSafetensorsParts } from '../../helpers/damaged.ts';
+import { fixture, sentevalDir } from '../../helpers/shared.ts';
 
 const SEED = 13;
 // CPU time of this process, not wall-clock: another process's load does not count against it. One

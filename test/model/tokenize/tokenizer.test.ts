@@ -4,11 +4,11 @@ import test from 'ava';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../../src/errors.ts';
-import { LLAMA2_TOKENIZER_MODEL_SHA256, loadTokenizer, truncate, type TokenizerOptions } from '../../src/model/tokenize/tokenizer.ts';
-import type { Tokenizer } from '../../src/model/arch/types.ts';
-import { copyDir, tempDir } from '../helpers/damaged.ts';
-import { fixture, goldens, sharedDir } from '../helpers/shared.ts';
+import { UserError } from '../../../src/errors.ts';
+import { LLAMA2_TOKENIZER_MODEL_SHA256, loadTokenizer, truncate, type TokenizerOptions } from '../../../src/model/tokenize/tokenizer.ts';
+import type { Tokenizer } from '../../../src/model/arch/types.ts';
+import { copyDir, tempDir } from '../../helpers/damaged.ts';
+import { fixture, goldens, sharedDir } from '../../helpers/shared.ts';
 
 const g = goldens();
 const LLAMA2_MODEL = path.join(sharedDir, 'models', 'llama2-tokenizer', 'tokenizer.model');
