@@ -329,7 +329,8 @@ for (const target of targets) {
       }
     });
 
-    const attnCases: { label: string; batch: () => PackedBatch; nH: number; nKV: number; D: number }[] = [
+    // extra: the newer architectures' options (sliding window, soft-capping, score scale)
+    const attnCases: { label: string; batch: () => PackedBatch; nH: number; nKV: number; D: number; extra?: Partial<AttentionShape> }[] = [
       { label: 'varlen 1/15/16/17/33/70, GQA 6:2, D 8', batch: () => batchOf([1, 15, 16, 17, 33, 70]), nH: 6, nKV: 2, D: 8 },
       { label: 'varlen 3/40, MHA 2:2, D 20', batch: () => batchOf([3, 40]), nH: 2, nKV: 2, D: 20 },
       { label: 'varlen 7/36, GQA 4:2, D 18 (not a multiple of 4: scalar reads)', batch: () => batchOf([7, 36]), nH: 4, nKV: 2, D: 18 },
@@ -338,6 +339,17 @@ for (const target of targets) {
       { label: 'varlen 2/33, 2:1, D 200', batch: () => batchOf([2, 33]), nH: 2, nKV: 1, D: 200 },
       { label: 'padded 5/20/1 (compat), pad keys visible, GQA 4:2, D 16', batch: () => paddedBatch([5, 20, 1], true), nH: 4, nKV: 2, D: 16 },
       { label: 'padded 5/20/1, pad keys masked, GQA 4:2, D 16', batch: () => paddedBatch([5, 20, 1], false), nH: 4, nKV: 2, D: 16 },
+      { label: 'window 5 < T (varlen 1/4/5/6/40/70), GQA 4:2, D 16', batch: () => batchOf([1, 4, 5, 6, 40, 70]), nH: 4, nKV: 2, D: 16, extra: { window: 5 } },
+      { label: 'window 12 (bidirectional: a chunk outside a row\'s window), 2:1, D 20', batch: () => batchOf([70, 13]), nH: 2, nKV: 1, D: 20, extra: { window: 12 } },
+      { label: 'window 20 (causal: a chunk outside a row\'s window), MQA 2:1, D 64', batch: () => batchOf([17, 100]), nH: 2, nKV: 1, D: 64, extra: { window: 20 } },
+      { label: 'window 4096 > T (no effect), GQA 6:2, D 8', batch: () => batchOf([9, 31, 1]), nH: 6, nKV: 2, D: 8, extra: { window: 4096 } },
+      { label: 'window = longest T (no effect), D 8', batch: () => batchOf([9, 31]), nH: 2, nKV: 2, D: 8, extra: { window: 31 } },
+      { label: 'softcap 3, scale 0.25, D 32', batch: () => batchOf([3, 40]), nH: 4, nKV: 2, D: 32, extra: { softcap: 3, scale: 0.25 } },
+      { label: 'scale 0.05 (non-default), D 18 (scalar reads)', batch: () => batchOf([7, 36]), nH: 4, nKV: 2, D: 18, extra: { scale: 0.05 } },
+      { label: 'softcap 1 + window 7 + scale 1/sqrt(24), D 20', batch: () => batchOf([2, 33, 50]), nH: 2, nKV: 1, D: 20, extra: { softcap: 1, window: 7, scale: 1 / Math.sqrt(24) } },
+      { label: 'padded compat 5/20/1, window 3, softcap 2, pad keys visible', batch: () => paddedBatch([5, 20, 1], true), nH: 4, nKV: 2, D: 16, extra: { window: 3, softcap: 2 } },
+      { label: 'padded compat 5/20/1, window 3, pad keys masked (pad rows that see no key: 0)', batch: () => paddedBatch([5, 20, 1], false), nH: 4, nKV: 2, D: 16, extra: { window: 3 } },
+      { label: 'D 256, window 20, softcap 30', batch: () => batchOf([2, 45]), nH: 2, nKV: 1, D: 256, extra: { window: 20, softcap: 30 } },
     ];
     for (const c of attnCases) {
       test.serial(`${name}: attention ${c.label}`, (t) => {
@@ -349,10 +361,15 @@ for (const target of targets) {
         const g = [act(b, q, N, c.nH * c.D), act(b, k, N, c.nKV * c.D), act(b, v, N, c.nKV * c.D)];
         const h = [act(ref, q, N, c.nH * c.D), act(ref, k, N, c.nKV * c.D), act(ref, v, N, c.nKV * c.D)];
         for (const mask of ['causal', 'bidirectional'] as MaskMode[]) {
-          const shape = { nHeads: c.nH, nKvHeads: c.nKV, headDim: c.D, mask };
+          const shape: AttentionShape = { nHeads: c.nH, nKvHeads: c.nKV, headDim: c.D, mask, ...c.extra };
           const og = b.attention(g[0].x, g[1].x, g[2].x, batch, shape);
-          const oc = ref.attention(h[0].x, h[1].x, h[2].x, batch, shape);
-          expect(t, within(`attention ${mask}`, b.download(og), ref.download(oc), tol()));
+          const got = b.download(og);
+          expect(t, within(`attention ${mask}`, got, ref.download(ref.attention(h[0].x, h[1].x, h[2].x, batch, shape)), tol()));
+          if (c.extra?.window != null && c.extra.window >= Math.max(...Array.from({ length: batch.count }, (_, s) => batch.starts[s + 1] - batch.starts[s]))) {
+            const plain = b.attention(g[0].x, g[1].x, g[2].x, batch, { ...shape, window: null });
+            t.deepEqual(got, b.download(plain), `${mask}: a window as long as the sequences changes nothing`);
+            b.free(plain);
+          }
           b.free(og);
         }
         g.forEach((a) => a.free());
@@ -482,43 +499,6 @@ for (const target of targets) {
       xg.free();
     });
 
-    const extraCases: { label: string; batch: () => PackedBatch; nH: number; nKV: number; D: number; extra: Partial<AttentionShape> }[] = [
-      { label: 'window 5 < T (varlen 1/4/5/6/40/70), GQA 4:2, D 16', batch: () => batchOf([1, 4, 5, 6, 40, 70]), nH: 4, nKV: 2, D: 16, extra: { window: 5 } },
-      { label: 'window 12 (bidirectional: a chunk outside a row\'s window), 2:1, D 20', batch: () => batchOf([70, 13]), nH: 2, nKV: 1, D: 20, extra: { window: 12 } },
-      { label: 'window 20 (causal: a chunk outside a row\'s window), MQA 2:1, D 64', batch: () => batchOf([17, 100]), nH: 2, nKV: 1, D: 64, extra: { window: 20 } },
-      { label: 'window 4096 > T (no effect), GQA 6:2, D 8', batch: () => batchOf([9, 31, 1]), nH: 6, nKV: 2, D: 8, extra: { window: 4096 } },
-      { label: 'window = longest T (no effect), D 8', batch: () => batchOf([9, 31]), nH: 2, nKV: 2, D: 8, extra: { window: 31 } },
-      { label: 'softcap 3, scale 0.25, D 32', batch: () => batchOf([3, 40]), nH: 4, nKV: 2, D: 32, extra: { softcap: 3, scale: 0.25 } },
-      { label: 'scale 0.05 (non-default), D 18 (scalar reads)', batch: () => batchOf([7, 36]), nH: 4, nKV: 2, D: 18, extra: { scale: 0.05 } },
-      { label: 'softcap 1 + window 7 + scale 1/sqrt(24), D 20', batch: () => batchOf([2, 33, 50]), nH: 2, nKV: 1, D: 20, extra: { softcap: 1, window: 7, scale: 1 / Math.sqrt(24) } },
-      { label: 'padded compat 5/20/1, window 3, softcap 2, pad keys visible', batch: () => paddedBatch([5, 20, 1], true), nH: 4, nKV: 2, D: 16, extra: { window: 3, softcap: 2 } },
-      { label: 'padded compat 5/20/1, window 3, pad keys masked (pad rows that see no key: 0)', batch: () => paddedBatch([5, 20, 1], false), nH: 4, nKV: 2, D: 16, extra: { window: 3 } },
-      { label: 'D 256, window 20, softcap 30', batch: () => batchOf([2, 45]), nH: 2, nKV: 1, D: 256, extra: { window: 20, softcap: 30 } },
-    ];
-    for (const c of extraCases) {
-      test.serial(`${name}: attention ${c.label}`, (t) => {
-        const b = backend();
-        const r = rng(40 + c.D);
-        const batch = c.batch();
-        const N = batch.starts[batch.count];
-        const q = prep(normal(N * c.nH * c.D, r, 1.5)), k = prep(normal(N * c.nKV * c.D, r, 1.5)), v = prep(normal(N * c.nKV * c.D, r));
-        const g = [act(b, q, N, c.nH * c.D), act(b, k, N, c.nKV * c.D), act(b, v, N, c.nKV * c.D)];
-        const h = [act(ref, q, N, c.nH * c.D), act(ref, k, N, c.nKV * c.D), act(ref, v, N, c.nKV * c.D)];
-        for (const mask of ['causal', 'bidirectional'] as MaskMode[]) {
-          const shape: AttentionShape = { nHeads: c.nH, nKvHeads: c.nKV, headDim: c.D, mask, ...c.extra };
-          const og = b.attention(g[0].x, g[1].x, g[2].x, batch, shape);
-          const got = b.download(og);
-          expect(t, within(`attention ${mask}`, got, ref.download(ref.attention(h[0].x, h[1].x, h[2].x, batch, shape)), tol()));
-          if (c.extra.window !== undefined && c.extra.window! >= Math.max(...Array.from({ length: batch.count }, (_, s) => batch.starts[s + 1] - batch.starts[s]))) {
-            const plain = b.attention(g[0].x, g[1].x, g[2].x, batch, { ...shape, window: null });
-            t.deepEqual(got, b.download(plain), `${mask}: a window as long as the sequences changes nothing`);
-            b.free(plain);
-          }
-          b.free(og);
-        }
-        g.forEach((a) => a.free());
-      });
-    }
 
     test.serial(`${name}: attention window 1: every row sees only itself (out = its v row), both masks`, (t) => {
       const b = backend();
