@@ -377,27 +377,41 @@ for (const target of targets) {
     }
 
     if (target.label === 'emu') {
-      test.serial(`${name}: attention under reversed and shuffled thread schedules (emulator: missing barriers show)`, (t) => {
-        const b = backend();
-        const r = rng(99);
-        const batch = batchOf([37, 4, 16]);
-        const N = batch.starts[batch.count];
-        const [nH, nKV, D] = [4, 2, 48];
-        const q = prep(normal(N * nH * D, r)), k = prep(normal(N * nKV * D, r)), v = prep(normal(N * nKV * D, r));
-        const h = [act(ref, q, N, nH * D), act(ref, k, N, nKV * D), act(ref, v, N, nKV * D)];
-        const want = ref.download(ref.attention(h[0].x, h[1].x, h[2].x, batch, { nHeads: nH, nKvHeads: nKV, headDim: D, mask: 'causal' }));
-        try {
-          for (const order of [1, 2]) {
-            target.lib.check(target.lib.setOption('emu_order', order), 'bb_set_option');
-            const g = [act(b, q, N, nH * D), act(b, k, N, nKV * D), act(b, v, N, nKV * D)];
-            const got = b.download(b.attention(g[0].x, g[1].x, g[2].x, batch, { nHeads: nH, nKvHeads: nKV, headDim: D, mask: 'causal' }));
-            expect(t, within(`attention, schedule ${order === 1 ? 'reversed' : 'shuffled'}`, got, want, tol()));
-            g.forEach((a) => a.free());
+      // plain causal attention, and windowed, soft-capped attention in both masks (a window starts at an
+      // unaligned key and skips chunks per row)
+      const scheduleCases = [
+        { label: 'attention', seed: 99, lens: [37, 4, 16], nH: 4, nKV: 2, D: 48, spread: 1, shapes: [{ mask: 'causal' as MaskMode }] },
+        {
+          label: 'windowed, soft-capped attention', seed: 98, lens: [70, 4, 37], nH: 2, nKV: 1, D: 40, spread: 1.5,
+          shapes: [{ mask: 'causal' as MaskMode, window: 20, softcap: 4, scale: 0.2 }, { mask: 'bidirectional' as MaskMode, window: 12, softcap: 4, scale: 0.2 }],
+        },
+      ];
+      for (const c of scheduleCases) {
+        test.serial(`${name}: ${c.label} under reversed and shuffled thread schedules (emulator: missing barriers show)`, (t) => {
+          const b = backend();
+          const r = rng(c.seed);
+          const batch = batchOf(c.lens);
+          const N = batch.starts[batch.count];
+          const { nH, nKV, D } = c;
+          const q = prep(normal(N * nH * D, r, c.spread)), k = prep(normal(N * nKV * D, r, c.spread)), v = prep(normal(N * nKV * D, r));
+          const h = [act(ref, q, N, nH * D), act(ref, k, N, nKV * D), act(ref, v, N, nKV * D)];
+          try {
+            for (const extra of c.shapes) {
+              const shape: AttentionShape = { nHeads: nH, nKvHeads: nKV, headDim: D, ...extra };
+              const want = ref.download(ref.attention(h[0].x, h[1].x, h[2].x, batch, shape));
+              for (const order of [1, 2]) {
+                target.lib.check(target.lib.setOption('emu_order', order), 'bb_set_option');
+                const g = [act(b, q, N, nH * D), act(b, k, N, nKV * D), act(b, v, N, nKV * D)];
+                const got = b.download(b.attention(g[0].x, g[1].x, g[2].x, batch, shape));
+                expect(t, within(`attention ${shape.mask}, schedule ${order === 1 ? 'reversed' : 'shuffled'}`, got, want, tol()));
+                g.forEach((a) => a.free());
+              }
+            }
+          } finally {
+            target.lib.setOption('emu_order', 0);
           }
-        } finally {
-          target.lib.setOption('emu_order', 0);
-        }
-      });
+        });
+      }
     }
 
     // ---- the ops of Qwen-2/3, Llama-3 and Gemma-2/3 (ops.ts: geluTanhMul, addBias, scaleInPlace, grouped
@@ -499,7 +513,6 @@ for (const target of targets) {
       xg.free();
     });
 
-
     test.serial(`${name}: attention window 1: every row sees only itself (out = its v row), both masks`, (t) => {
       const b = backend();
       const r = rng(41);
@@ -532,33 +545,6 @@ for (const target of targets) {
       t.throws(() => b.geluTanhMul(x.x, act(b, new Float32Array(8), 1, 8).x), { message: /geluTanhMul: gate \[3, 8\] vs up \[1, 8\]/ });
       x.free();
     });
-
-    if (target.label === 'emu') {
-      test.serial(`${name}: windowed, soft-capped attention under reversed and shuffled thread schedules (emulator)`, (t) => {
-        const b = backend();
-        const r = rng(98);
-        const batch = batchOf([70, 4, 37]);
-        const N = batch.starts[batch.count];
-        const [nH, nKV, D] = [2, 1, 40];
-        const q = prep(normal(N * nH * D, r, 1.5)), k = prep(normal(N * nKV * D, r, 1.5)), v = prep(normal(N * nKV * D, r));
-        const h = [act(ref, q, N, nH * D), act(ref, k, N, nKV * D), act(ref, v, N, nKV * D)];
-        try {
-          for (const mask of ['causal', 'bidirectional'] as MaskMode[]) {
-            const shape: AttentionShape = { nHeads: nH, nKvHeads: nKV, headDim: D, mask, window: mask === 'causal' ? 20 : 12, softcap: 4, scale: 0.2 };
-            const want = ref.download(ref.attention(h[0].x, h[1].x, h[2].x, batch, shape));
-            for (const order of [1, 2]) {
-              target.lib.check(target.lib.setOption('emu_order', order), 'bb_set_option');
-              const g = [act(b, q, N, nH * D), act(b, k, N, nKV * D), act(b, v, N, nKV * D)];
-              const got = b.download(b.attention(g[0].x, g[1].x, g[2].x, batch, shape));
-              expect(t, within(`attention ${mask}, schedule ${order === 1 ? 'reversed' : 'shuffled'}`, got, want, tol()));
-              g.forEach((a) => a.free());
-            }
-          }
-        } finally {
-          target.lib.setOption('emu_order', 0);
-        }
-      });
-    }
 
     test.serial(`${name}: pool last/avg/first/weighted over valid tokens (packed and padded)`, (t) => {
       const b = backend();

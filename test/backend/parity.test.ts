@@ -193,21 +193,6 @@ const OPS: Record<string, OpCase> = {
   },
 };
 
-for (const c of CANDIDATES) {
-  for (const [op, run] of Object.entries(OPS)) {
-    test(`${c.label}: ${op} matches the CPU reference`, async (t) => {
-      const b = await backendFor(c);
-      if (typeof b === 'string') {
-        // A run asked for a GPU (BELLM_REQUIRE_GPU=1, set by scripts/gpu/remote.sh) fails instead.
-        if (REQUIRE_GPU && c.label.startsWith('cuda ')) return t.fail(`BELLM_REQUIRE_GPU=1 but ${c.label} is unavailable: ${b}`);
-        t.log(`skipped ${c.label}: ${b}`);
-        t.pass();
-        return;
-      }
-      run(t, b);
-    });
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The ops added for Qwen-2/3, Llama-3 and Gemma-2/3 (ops.ts): GeGLU, biases, scaling, per-group RMSNorm,
@@ -287,10 +272,11 @@ const NEW_OPS: Record<string, OpCase> = {
 };
 
 for (const c of CANDIDATES) {
-  for (const [op, run] of Object.entries(NEW_OPS)) {
+  for (const [op, run] of Object.entries({ ...OPS, ...NEW_OPS })) {
     test(`${c.label}: ${op} matches the CPU reference`, async (t) => {
       const b = await backendFor(c);
       if (typeof b === 'string') {
+        // A run asked for a GPU (BELLM_REQUIRE_GPU=1, set by scripts/gpu/remote.sh) fails instead.
         if (REQUIRE_GPU && c.label.startsWith('cuda ')) return t.fail(`BELLM_REQUIRE_GPU=1 but ${c.label} is unavailable: ${b}`);
         t.log(`skipped ${c.label}: ${b}`);
         t.pass();

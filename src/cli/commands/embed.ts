@@ -100,7 +100,7 @@ export async function executeEmbed(spec: EmbedSpec): Promise<void> {
   requireBidirectionality(embedder, { from: billmStartIndex, layers: nLayers, quiet: spec.quiet });
   const encoded = embedder.encode(sentences, settings); // template errors before the long work; reused by embed
   const truncated = countTruncated(encoded);
-  if (truncated) info(spec.quiet, `${truncated} of ${sentences.length} inputs were truncated (${truncationRule(settings.tokenize ?? 'whole', settings.maxLength)})`);
+  if (truncated) info(spec.quiet, `${truncated} of ${sentences.length} inputs were truncated (${truncationRule(settings.tokenize ?? 'whole', settings.maxLength, embedder.tokenizer.bosId !== null)})`);
   const bar = progressBar('embedding', spec.quiet);
   const run: RunOptions = {
     ...settings, billmStartIndex, nLayers, batchTokens: batchTokensFrom(spec.batchTokens, batchTokens),

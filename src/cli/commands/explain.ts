@@ -30,7 +30,7 @@ export function explainLines(tok: Tokenizer, s: EmbedSettings & { preset: string
     `template:    ${JSON.stringify(s.prompt)}`,
     ...(s.instruction !== undefined ? [`instruction: ${JSON.stringify(s.instruction)}`] : []),
     // a tokenizer without BOS (Qwen) starts with the text: say so rather than name a BOS that is not there
-    `tokenize:    ${tokenize} (${tok.bosId === null ? truncationRule(tokenize, s.maxLength).replace(/^BOS \+ /, '') + '; this tokenizer adds no BOS' : truncationRule(tokenize, s.maxLength)})`,
+    `tokenize:    ${tokenize} (${truncationRule(tokenize, s.maxLength, tok.bosId !== null)}${tok.bosId === null ? '; this tokenizer adds no BOS' : ''})`,
     `pooling:     ${s.pooling}: ${POOLING_WORDS[s.pooling]} of ${e.span ? `the marked span (positions ${e.span.from}..${e.span.to - 1})` : `the whole sequence${tok.bosId === null ? '' : ' (BOS included)'}`}`,
     '',
     'piece                                              positions',

@@ -95,7 +95,7 @@ export function runDegrade(e: Embedder, o: DegradeOptions): DegradeResults {
   const caches = new Map(todo.map((k) => [k, openEmbeddingStore(e, pointOptions(k, L, o.mode, o.settings), o.cacheDir, notice)]));
   const enc = e.encode(sentences, o.settings);
   const truncated = countTruncated(enc);
-  const rule = truncationRule(o.settings.tokenize ?? 'whole', o.settings.maxLength);
+  const rule = truncationRule(o.settings.tokenize ?? 'whole', o.settings.maxLength, e.tokenizer.bosId !== null);
   if (truncated) info(o.quiet, `${truncated} of ${sentences.length} inputs were truncated (${rule})`);
   const H = e.dim;
   let passes = 0;

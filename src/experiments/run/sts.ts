@@ -110,7 +110,8 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
   // Tokenized up front (the embedder reuses it): bad templates fail before the long work, and
   // truncation is counted over every input, cached or not.
   const truncated = countTruncated(e.encode(sentences, o.settings));
-  if (truncated) info(o.quiet, `${truncated} of ${sentences.length} inputs were truncated (${truncationRule(o.settings.tokenize ?? 'whole', o.settings.maxLength)})`);
+  const rule = truncationRule(o.settings.tokenize ?? 'whole', o.settings.maxLength, e.tokenizer.bosId !== null);
+  if (truncated) info(o.quiet, `${truncated} of ${sentences.length} inputs were truncated (${rule})`);
   const bar = progressBar('embedding', o.quiet);
   run.onProgress = (d, n) => bar.update(d, n);
   let cached = 0;
@@ -140,7 +141,7 @@ export function runSts(e: Embedder, o: StsOptions): StsResults {
     tasks: results,
     table: stsTableRow(results),
     timings: throughput(o.loadSeconds ?? 0, embedSeconds, sentences.length, cached),
-    truncation: { rule: truncationRule(o.settings.tokenize ?? 'whole', o.settings.maxLength), inputs: sentences.length, truncated },
+    truncation: { rule, inputs: sentences.length, truncated },
     ...(split !== 'test' ? { split } : {}),
     bidirectionalCheck,
   };

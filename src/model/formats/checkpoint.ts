@@ -32,27 +32,29 @@ export function linearShape(c: LlamaConfig, m: LinearModule): [number, number] {
   }
 }
 
-/** The vectors of layer i other than the two LLaMA norms, by LayerWeights field, with their HF names and lengths. */
-export function layerVectors(c: LlamaConfig, i: number): { field: string; name: string; length: number }[] {
+/**
+ * The vectors of layer i, by LayerWeights field, with their HF names and lengths; `norm` marks the RMSNorm
+ * weights (Gemma stores those as w and applies 1 + w), the others are biases.
+ */
+export function layerVectors(c: LlamaConfig, i: number): { field: string; name: string; length: number; norm: boolean }[] {
   const a = c.arch, H = c.hidden_size, D = c.head_dim;
   const q = c.num_attention_heads * D, kv = c.num_key_value_heads * D;
   const attn = `model.layers.${i}.self_attn`;
+  const norm = (field: string, name: string, length: number) => ({ field, name, length, norm: true });
+  const bias = (field: string, name: string, length: number) => ({ field, name, length, norm: false });
   const out = [
-    { field: 'input_layernorm', name: `model.layers.${i}.input_layernorm.weight`, length: H },
-    { field: 'post_attention_layernorm', name: `model.layers.${i}.post_attention_layernorm.weight`, length: H },
+    norm('input_layernorm', `model.layers.${i}.input_layernorm.weight`, H),
+    norm('post_attention_layernorm', `model.layers.${i}.post_attention_layernorm.weight`, H),
   ];
-  if (a.qkv_bias) out.push({ field: 'q_bias', name: `${attn}.q_proj.bias`, length: q }, { field: 'k_bias', name: `${attn}.k_proj.bias`, length: kv }, { field: 'v_bias', name: `${attn}.v_proj.bias`, length: kv });
-  if (a.o_bias) out.push({ field: 'o_bias', name: `${attn}.o_proj.bias`, length: H });
-  if (a.qk_norm) out.push({ field: 'q_norm', name: `${attn}.q_norm.weight`, length: D }, { field: 'k_norm', name: `${attn}.k_norm.weight`, length: D });
+  if (a.qkv_bias) out.push(bias('q_bias', `${attn}.q_proj.bias`, q), bias('k_bias', `${attn}.k_proj.bias`, kv), bias('v_bias', `${attn}.v_proj.bias`, kv));
+  if (a.o_bias) out.push(bias('o_bias', `${attn}.o_proj.bias`, H));
+  if (a.qk_norm) out.push(norm('q_norm', `${attn}.q_norm.weight`, D), norm('k_norm', `${attn}.k_norm.weight`, D));
   if (a.sandwich_norms) {
-    out.push({ field: 'pre_feedforward_layernorm', name: `model.layers.${i}.pre_feedforward_layernorm.weight`, length: H });
-    out.push({ field: 'post_feedforward_layernorm', name: `model.layers.${i}.post_feedforward_layernorm.weight`, length: H });
+    out.push(norm('pre_feedforward_layernorm', `model.layers.${i}.pre_feedforward_layernorm.weight`, H));
+    out.push(norm('post_feedforward_layernorm', `model.layers.${i}.post_feedforward_layernorm.weight`, H));
   }
   return out;
 }
-
-/** Whether a vector field is a norm weight (Gemma stores those as w, applied as 1 + w). */
-export const isNormField = (field: string): boolean => field.endsWith('layernorm') || field.endsWith('_norm');
 
 /** Every tensor the embedding forward needs for the first `nLayers` layers (lm_head is never needed). */
 export function neededTensors(c: LlamaConfig, nLayers = c.num_hidden_layers): { name: string; shape: number[] }[] {

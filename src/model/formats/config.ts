@@ -226,11 +226,8 @@ function parseRope(obj: Raw | null, theta: unknown, maxPos: number, key: string,
 
 /** The ArchSpec of a plain LLaMA (config.json without architecture options), for configs built in code. */
 export function llamaArch(numLayers: number, headDim: number, ropeTheta = 10000): ArchSpec {
-  const rope: RopeParams = { rope_type: 'default', rope_theta: ropeTheta };
-  return {
-    layer_types: new Array<LayerType>(numLayers).fill('full_attention'), sliding_window: null,
-    rope: { full_attention: rope, sliding_attention: rope }, qkv_bias: false, o_bias: false, qk_norm: false,
-    norm_plus_one: false, embed_scale: null, act: 'silu', sandwich_norms: false, attn_scale: 1 / Math.sqrt(headDim),
-    attn_softcap: null, tie_word_embeddings: false, bidirectional: false,
-  };
+  return normalizeConfig({
+    model_type: 'llama', num_hidden_layers: numLayers, head_dim: headDim, rope_theta: ropeTheta,
+    hidden_size: headDim, num_attention_heads: 1, intermediate_size: 1, vocab_size: 1,
+  }).arch;
 }

@@ -3,7 +3,7 @@
 // shapes, adapter) before the first tensor is read.
 import { loadOpenBlas } from '../../backend/cpu/blas.ts';
 import { UserError } from '../../errors.ts';
-import { Checkpoint, isNormField, layerVectors, LINEAR_MODULES, linearPath, linearShape, neededTensors } from './checkpoint.ts';
+import { Checkpoint, layerVectors, LINEAR_MODULES, linearPath, linearShape, neededTensors } from './checkpoint.ts';
 import { readConfig } from './config.ts';
 import { firstNonFinite, firstNonFiniteHalf, isWeightDtype, toHalfBits, widenHalf, type HalfDtype } from './dtype.ts';
 import { digestOfHashes, type HashOptions } from './file-hash.ts';
@@ -156,7 +156,7 @@ export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
       lin[m] = mat(`${linearPath(i, m)}.weight`, rows, cols, pairOf.get(linearPath(i, m)));  // no pairs without an adapter
     }
     const vectors: Record<string, Float32Array> = {};
-    for (const v of layerVectors(config, i)) vectors[v.field] = vec(v.name, isNormField(v.field)); // norms [H] or [D], biases
+    for (const v of layerVectors(config, i)) vectors[v.field] = vec(v.name, v.norm); // norms [H] or [D], biases
     layers.push({ ...(vectors as Pick<LayerWeights, 'input_layernorm' | 'post_attention_layernorm'>), ...lin });
   }
   const norm = vec('model.norm.weight'); // [H]

@@ -285,9 +285,9 @@ export function pooledPositions(e: Pick<Encoded, 'ids' | 'span'>, pooling: Pooli
   return Array.from({ length: to - from }, (_, i) => from + i);
 }
 
-/** One line saying how maxLength truncates under a rule. */
-export function truncationRule(tokenize: Tokenization, maxLength: number): string {
+/** One line saying how maxLength truncates under a rule; `hasBos` false for a tokenizer that adds no BOS (Qwen). */
+export function truncationRule(tokenize: Tokenization, maxLength: number, hasBos = true): string {
   return tokenize === 'pieces'
     ? `each piece cut to ${maxLength} tokens on its own (echo-embeddings' rule)`
-    : `BOS + the prompted text cut to ${maxLength} tokens, less the template's trailing {eos}, which are appended after the cut`;
+    : `${hasBos ? 'BOS + the' : 'the'} prompted text cut to ${maxLength} tokens, less the template's trailing {eos}, which are appended after the cut`;
 }

@@ -6,7 +6,6 @@ import { UserError } from '../../../src/errors.ts';
 import { normalizeConfig, readConfig } from '../../../src/model/formats/config.ts';
 import { copyDir, tempDir } from '../../helpers/damaged.ts';
 import { fixture } from '../../helpers/shared.ts';
-import { llamaArch } from '../../../src/model/formats/config.ts';
 
 const base = () => JSON.parse(fs.readFileSync(fixture('tiny-llama/config.json'), 'utf8')) as Record<string, unknown>;
 
@@ -22,7 +21,14 @@ test('tiny-llama config.json (transformers 4 layout) and the fp16 copy', (t) => 
   t.deepEqual(c, {
     model_type: 'llama', hidden_size: 64, intermediate_size: 176, num_hidden_layers: 4, num_attention_heads: 4,
     num_key_value_heads: 2, head_dim: 16, rms_norm_eps: 1e-5, rope_theta: 10000, vocab_size: 32000,
-    max_position_embeddings: 4096, torch_dtype: 'bfloat16', bos_token_id: 1, pad_token_id: 0, arch: llamaArch(4, 16),
+    max_position_embeddings: 4096, torch_dtype: 'bfloat16', bos_token_id: 1, pad_token_id: 0,
+    // a plain LLaMA, spelled out (llamaArch derives the same from normalizeConfig)
+    arch: {
+      layer_types: ['full_attention', 'full_attention', 'full_attention', 'full_attention'], sliding_window: null,
+      rope: { full_attention: { rope_type: 'default', rope_theta: 10000 }, sliding_attention: { rope_type: 'default', rope_theta: 10000 } },
+      qkv_bias: false, o_bias: false, qk_norm: false, norm_plus_one: false, embed_scale: null, act: 'silu', sandwich_norms: false,
+      attn_scale: 0.25, attn_softcap: null, tie_word_embeddings: false, bidirectional: false,
+    },
   });
   t.deepEqual(readConfig(fixture('tiny-llama-fp16')), { ...c, torch_dtype: 'float16' });
 });
